@@ -1,0 +1,54 @@
+# Thin entry points; the work is done by scripts/ and the `sharpened` command.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+SQL_SOURCES := supabase/migrations sql supabase/seed.sql
+
+.PHONY: help setup dev demo test lint format clean
+
+help:
+	@echo "make dev    install what is missing, start the local stack, serve until Ctrl-C"
+	@echo "make test   every check: ruff, mypy, sqlfluff, pytest (+ pgTAP, advisors, plpgsql lint)"
+	@echo "make demo   the demo journey against the running local stack"
+	@echo "make lint   the static checks only"
+	@echo "make setup  install only (Debian packages, npm ci, .venv)"
+
+setup: system-deps node_modules/.package-lock.json $(VENV)/.installed
+
+.PHONY: system-deps
+system-deps:
+	@scripts/install-system-deps
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+dev: setup
+	$(BIN)/sharpened local up
+
+demo: setup
+	$(BIN)/sharpened demo
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/sqlfluff lint $(SQL_SOURCES)
+
+test: lint
+	$(BIN)/pytest
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,14 @@
+-- RLS policies for the users subsystem (repeatable: re-applied when this file
+-- changes). Deny by default: RLS is enabled in the migration; a user sees and
+-- edits only their own profile, anon sees nothing.
+
+drop policy if exists profiles_select_own on public.profiles;
+create policy profiles_select_own on public.profiles
+for select to authenticated
+using (id = (select auth.uid()));
+
+drop policy if exists profiles_update_own on public.profiles;
+create policy profiles_update_own on public.profiles
+for update to authenticated
+using (id = (select auth.uid()))
+with check (id = (select auth.uid()));

@@ -1,0 +1,115 @@
+"""Test harness: a throwaway PostgreSQL cluster, a template database built by
+the real deploy path, and PostgREST-faithful actors.
+
+``PostgrestSession`` runs a whole test in one transaction (rolled back at the
+end); each ``as_user`` / ``as_anon`` / ``as_service`` block is a savepoint in
+which PostgREST's prelude runs (``sharpened.db.begin_request``: role, JWT
+claims, headers, method), so an expected error inside a block leaves the
+test's transaction usable.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.rows import DictRow, dict_row
+
+from sharpened.auth import user_claims
+from sharpened.db import begin_request
+from sharpened.deploy import deploy
+from sharpened.pgcluster import Cluster
+from sharpened.users import create_user
+
+TEMPLATE_DB = "sharpened_template"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def start_throwaway_cluster() -> Cluster:
+    """A fsync-off cluster in a fresh temp folder on a free port (never 54322)."""
+    base = Path(tempfile.mkdtemp(prefix="sharpened-test-"))
+    os.chmod(base, 0o755)  # noqa: S103 - the postgres OS user must reach it when we are root
+    cluster = Cluster(base / "pg", free_port(), durable=False)
+    cluster.init()
+    cluster.start()
+    return cluster
+
+
+def build_template(cluster: Cluster) -> str:
+    """Deploy this checkout into a template database, exactly as `sharpened db deploy` does."""
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute(f"drop database if exists {TEMPLATE_DB}")
+        conn.execute(f"create database {TEMPLATE_DB}")
+    deploy(cluster.url(TEMPLATE_DB), seed=False, progress=lambda _line: None)
+    return TEMPLATE_DB
+
+
+def create_database(cluster: Cluster, *, template: str | None = TEMPLATE_DB) -> str:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        source = f" template {template}" if template else ""
+        conn.execute(f"create database {name}{source}")
+    return name
+
+
+def drop_database(cluster: Cluster, name: str) -> None:
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute(f"drop database if exists {name} with (force)")
+
+
+class PostgrestSession:
+    """One rolled-back transaction with actors that behave like PostgREST requests."""
+
+    def __init__(self, conn: psycopg.Connection[DictRow]) -> None:
+        self.conn = conn
+
+    def signup(self, email: str | None = None, display_name: str | None = None) -> uuid.UUID:
+        """Create a user the way Supabase Auth does (insert into auth.users)."""
+        email = email or f"user-{uuid.uuid4().hex[:8]}@example.test"
+        return create_user(self.conn, email, display_name=display_name)
+
+    @contextmanager
+    def _acting(
+        self,
+        role: str,
+        claims: Mapping[str, Any],
+        headers: Mapping[str, str] | None = None,
+        method: str | None = None,
+    ) -> Iterator[psycopg.Connection[DictRow]]:
+        with self.conn.transaction():
+            begin_request(self.conn, role, claims, headers, method)
+            yield self.conn
+            self.conn.execute("reset role")
+            self.conn.execute("select set_config('request.jwt.claims', '', true)")
+
+    def as_user(
+        self,
+        user_id: uuid.UUID,
+        *,
+        headers: Mapping[str, str] | None = None,
+        method: str = "POST",
+    ) -> Any:
+        return self._acting("authenticated", user_claims(user_id), headers, method)
+
+    def as_anon(self, headers: Mapping[str, str] | None = None) -> Any:
+        return self._acting("anon", {}, headers, "GET")
+
+    def as_service(self) -> Any:
+        return self._acting("service_role", {}, None, "POST")
+
+
+def connect(url: str) -> psycopg.Connection[DictRow]:
+    return psycopg.connect(url, row_factory=dict_row)
