@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -20,6 +21,10 @@ from sharpened.users import create_user
 
 def say(line: str) -> None:
     print(line, flush=True)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def cmd_local(args: argparse.Namespace) -> int:
@@ -53,6 +58,7 @@ def cmd_local(args: argparse.Namespace) -> int:
     from sharpened.gateway import make_gateway
 
     server = make_gateway(settings.functions_host, settings.functions_port)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the stack as cleanly as Ctrl-C
     say("\nlocal stack ready; serving until Ctrl-C\n")
     say(format_info(stack.connection_info()))
     try:

@@ -60,6 +60,7 @@ class RequestLog:
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         started = time.perf_counter()
+        method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO", "")
         status_holder: list[str] = []
 
         def recording_start_response(status: str, headers: Any, *args: Any) -> Any:
@@ -68,14 +69,8 @@ class RequestLog:
 
         result = self.app(environ, recording_start_response)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        log.info(
-            "%s %s%s -> %s (%.1f ms)",
-            environ.get("REQUEST_METHOD"),
-            environ.get("SCRIPT_NAME", ""),
-            environ.get("PATH_INFO", ""),
-            status_holder[0].split()[0] if status_holder else "?",
-            elapsed_ms,
-        )
+        status = status_holder[0].split()[0] if status_holder else "?"
+        log.info("%s %s -> %s (%.1f ms)", method, path, status, elapsed_ms)
         return result
 
 
@@ -101,4 +96,5 @@ def build_app(source: Path = FUNCTIONS_SOURCE) -> WSGIApp:
 
 def make_gateway(host: str, port: int, source: Path = FUNCTIONS_SOURCE) -> BaseWSGIServer:
     """A threaded HTTP server for the gateway (``serve_forever()`` to run it)."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # RequestLog logs each request
     return make_server(host, port, build_app(source), threaded=True)
