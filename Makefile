@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
-SQL_SOURCES := supabase/migrations sql supabase/seed.sql
+SQL_SOURCES := supabase/migrations sql supabase/seed.sql supabase/tests/helpers.sql
 
 .PHONY: help setup dev demo test lint format clean
 

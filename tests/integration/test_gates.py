@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 def test_pgtap_suite(pg_cluster: Cluster, fresh_db: str) -> None:
     with psycopg.connect(fresh_db, autocommit=True) as conn:
-        conn.execute("create extension if not exists pgtap with schema extensions")
+        conn.execute((PROJECT_ROOT / "supabase" / "tests" / "helpers.sql").read_text())
         dbname = conn.info.dbname
     result = subprocess.run(
         [

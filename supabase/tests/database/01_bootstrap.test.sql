@@ -1,32 +1,14 @@
 -- The Supabase-compatibility bootstrap (sql/local) behaves like a Supabase
 -- database: the API roles and their attributes, and the auth.* helpers that
 -- RLS policies call, read the JWT claims exactly as Supabase Auth's do.
+-- Needs supabase/tests/helpers.sql (pgTAP, granted to the API roles).
+-- The auth.* checks below set the role and the request.jwt.claims /
+-- request.jwt.claim.sub GUCs by hand on purpose, rather than through the
+-- tests.* helpers: they test the mechanism the helpers rely on.
 begin;
 set search_path = public, extensions;
 
 select plan(53);
-
--- pgTAP was installed by postgres after the foundation migration's global
--- `alter default privileges revoke execute on functions from public`, so its
--- functions are not executable by the API roles. Grant them for this
--- transaction only, so assertions can run while acting as those roles.
-do $grant_pgtap$
-declare
-    fn regprocedure;
-begin
-    for fn in
-        select d.objid::regprocedure
-        from pg_catalog.pg_depend d
-        join pg_catalog.pg_extension e on e.oid = d.refobjid
-        where d.classid = 'pg_catalog.pg_proc'::regclass
-          and d.refclassid = 'pg_catalog.pg_extension'::regclass
-          and d.deptype = 'e'
-          and e.extname = 'pgtap'
-    loop
-        execute format('grant execute on function %s to anon, authenticated, service_role', fn);
-    end loop;
-end
-$grant_pgtap$;
 
 -- ---------------------------------------------------------------- roles ---
 

@@ -1,33 +1,12 @@
 -- public.profiles: signup trigger, RLS and column privileges, CHECK rules,
 -- and the complete_onboarding() RPC, exercised the way PostgREST calls the
--- database: `set local role <role>` plus request.jwt.claims set
--- transaction-locally, switching back to postgres between actors.
+-- database: the tests.* helpers of supabase/tests/helpers.sql switch the role
+-- and set request.jwt.claims transaction-locally, and switch back to postgres
+-- between actors.
 begin;
 set search_path = public, extensions;
 
 select plan(78);
-
--- pgTAP was installed by postgres after the foundation migration's global
--- `alter default privileges revoke execute on functions from public`, so its
--- functions are not executable by the API roles. Grant them for this
--- transaction only, so assertions can run while acting as those roles.
-do $grant_pgtap$
-declare
-    fn regprocedure;
-begin
-    for fn in
-        select d.objid::regprocedure
-        from pg_catalog.pg_depend d
-        join pg_catalog.pg_extension e on e.oid = d.refobjid
-        where d.classid = 'pg_catalog.pg_proc'::regclass
-          and d.refclassid = 'pg_catalog.pg_extension'::regclass
-          and d.deptype = 'e'
-          and e.extname = 'pgtap'
-    loop
-        execute format('grant execute on function %s to anon, authenticated, service_role', fn);
-    end loop;
-end
-$grant_pgtap$;
 
 -- Actors:
 --   ann  a0000000-0000-4000-8000-00000000000a
@@ -45,12 +24,13 @@ select is(
     'precondition: the test users have no profiles yet'
 );
 
+select tests.create_user('a0000000-0000-4000-8000-00000000000a', 'ann@example.com', '  Ann  ');
+select tests.create_user('b0000000-0000-4000-8000-00000000000b', 'bob@example.com', 'Bob');
+
+-- Edge cases of the signup trigger, inserted by hand: raw_user_meta_data NULL
+-- (tests.create_user would store '{}') and an over-long display name.
 insert into auth.users (id, aud, role, email, raw_user_meta_data, created_at, updated_at)
 values
-    ('a0000000-0000-4000-8000-00000000000a', 'authenticated', 'authenticated', 'ann@example.com',
-     '{"display_name": "  Ann  "}', now(), now()),
-    ('b0000000-0000-4000-8000-00000000000b', 'authenticated', 'authenticated', 'bob@example.com',
-     '{"display_name": "Bob"}', now(), now()),
     ('c0000000-0000-4000-8000-00000000000c', 'authenticated', 'authenticated', 'cid@example.com',
      null, now(), now()),
     ('d0000000-0000-4000-8000-00000000000d', 'authenticated', 'authenticated', 'dee@example.com',
@@ -107,9 +87,7 @@ select is_definer('public', 'complete_onboarding', array[]::text[],
 
 -- =============================================================== as ann
 
-select set_config('request.jwt.claims',
-    '{"sub":"a0000000-0000-4000-8000-00000000000a","role":"authenticated","aud":"authenticated"}', true);
-set local role authenticated;
+select tests.authenticate_as('a0000000-0000-4000-8000-00000000000a');
 
 select is((select count(*)::int from public.profiles), 1, 'ann sees exactly one profile');
 select results_eq(
@@ -251,7 +229,9 @@ select is(
 
 -- ======================================================= authenticated, no sub
 
-select set_config('request.jwt.claims', '{"role":"authenticated","aud":"authenticated"}', true);
+-- A token without a sub: tests.authenticate_as always sets one, so build the
+-- claims with the helper it is made of.
+select tests.act_as('authenticated', '{"aud":"authenticated"}');
 select is((select count(*)::int from public.profiles), 0, 'an authenticated request without a sub sees no profile');
 select throws_ok(
     'select public.complete_onboarding()',
@@ -260,8 +240,7 @@ select throws_ok(
 );
 
 -- A signed-in user whose profile is gone (deleted account, stale token).
-select set_config('request.jwt.claims',
-    '{"sub":"e0000000-0000-4000-8000-00000000000e","role":"authenticated","aud":"authenticated"}', true);
+select tests.authenticate_as('e0000000-0000-4000-8000-00000000000e');
 select throws_ok(
     'select public.complete_onboarding()',
     'PT404', 'no profile for the calling user',
@@ -270,8 +249,7 @@ select throws_ok(
 
 -- =============================================================== as bob
 
-select set_config('request.jwt.claims',
-    '{"sub":"b0000000-0000-4000-8000-00000000000b","role":"authenticated","aud":"authenticated"}', true);
+select tests.authenticate_as('b0000000-0000-4000-8000-00000000000b');
 
 select results_eq(
     'select id, display_name from public.profiles',
@@ -367,8 +345,7 @@ select results_eq(
 
 -- =================================================================== anon
 
-select set_config('request.jwt.claims', '{"role":"anon"}', true);
-set local role anon;
+select tests.authenticate_as_anon();
 
 select throws_ok(
     'select * from public.profiles',
@@ -385,8 +362,7 @@ select throws_ok(
 
 -- =========================================================== service_role
 
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
-set local role service_role;
+select tests.authenticate_as_service_role();
 
 select is(
     (select count(*)::int from public.profiles),
@@ -401,7 +377,7 @@ select lives_ok(
 
 -- =============================================================== postgres
 
-reset role;
+select tests.clear_authentication();
 
 select results_eq(
     $$ select weight_kg, display_name, daily_calorie_goal, protein_g, onboarding_completed
