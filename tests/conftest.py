@@ -5,14 +5,8 @@ database copied from the template)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
 import pytest
 
 from harness import (
@@ -21,11 +15,11 @@ from harness import (
     connect,
     create_database,
     drop_database,
-    free_port,
+    start_functions_server,
     start_throwaway_cluster,
+    wait_until_serving,
 )
 from sharpened.pgcluster import Cluster
-from sharpened.settings import PROJECT_ROOT
 
 
 @pytest.fixture(scope="session")
@@ -89,35 +83,11 @@ def e2e_db(pg_cluster: Cluster, template_db: str) -> str:
 @pytest.fixture(scope="session")
 def functions_url(e2e_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real functions server (`sharpened functions serve`) in a subprocess, over HTTP."""
-    port = free_port()
     log_path = tmp_path_factory.mktemp("functions") / "functions.log"
-    env = {**os.environ, "SHARPENED_DB_URL": e2e_db, "SHARPENED_POOL_MAX": "4"}
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "sharpened.cli", "functions", "serve", "--port", str(port)],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}/functions/v1"
+    process, base = start_functions_server(e2e_db, log_path)
     try:
-        _wait_for(f"{base}/health", process, log_path)
+        wait_until_serving(base, process, log_path)
         yield base
     finally:
         process.terminate()
         process.wait(timeout=10)
-
-
-def _wait_for(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"functions server exited:\n{log_path.read_text()}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"functions server did not answer at {url}:\n{log_path.read_text()}")

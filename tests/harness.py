@@ -12,20 +12,26 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
+import pytest
 from psycopg.rows import DictRow, dict_row
 
 from sharpened.auth import user_claims
 from sharpened.db import begin_request
 from sharpened.deploy import deploy
 from sharpened.pgcluster import Cluster
+from sharpened.settings import PROJECT_ROOT
 from sharpened.users import create_user
 
 TEMPLATE_DB = "sharpened_template"
@@ -109,6 +115,35 @@ class PostgrestSession:
 
     def as_service(self) -> Any:
         return self._acting("service_role", {}, None, "POST")
+
+
+def start_functions_server(db_url: str, log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """`sharpened functions serve` on a free port against ``db_url``: (process, base URL)."""
+    port = free_port()
+    env = {**os.environ, "SHARPENED_DB_URL": db_url, "SHARPENED_POOL_MAX": "4"}
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sharpened.cli", "functions", "serve", "--port", str(port)],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    return process, f"http://127.0.0.1:{port}/functions/v1"
+
+
+def wait_until_serving(base: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    """Wait until the server answers HTTP at all (any status)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"functions server exited:\n{log_path.read_text()}")
+        try:
+            httpx.get(f"{base}/health", timeout=5)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    pytest.fail(f"functions server did not answer at {base}:\n{log_path.read_text()}")
 
 
 def connect(url: str) -> psycopg.Connection[DictRow]:

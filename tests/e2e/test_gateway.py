@@ -6,12 +6,14 @@ import base64
 import json
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import jwt
 import psycopg
 import pytest
 
+from harness import free_port, start_functions_server, wait_until_serving
 from sharpened.auth import api_key, mint_token, mint_user_token, user_claims
 from sharpened.settings import SUPABASE_DEV_JWT_SECRET
 from sharpened.users import create_user
@@ -48,6 +50,21 @@ def test_health_answers_200_with_the_database_reachable(functions_url: str) -> N
     assert body["status"] == "ok"
     assert body["database"]["reachable"] is True
     assert body["database"]["version"].startswith("15.")
+
+
+def test_health_answers_503_when_the_database_is_down(tmp_path: Path) -> None:
+    closed_port = free_port()
+    log_path = tmp_path / "functions.log"
+    process, base = start_functions_server(
+        f"postgresql://postgres:postgres@127.0.0.1:{closed_port}/postgres", log_path
+    )
+    try:
+        wait_until_serving(base, process, log_path)
+        response = httpx.get(f"{base}/health", timeout=15)
+        assert_error_shape(response, 503, "database_unavailable")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def test_valid_user_token_reads_own_profile(functions_url: str, user: uuid.UUID) -> None:
