@@ -1,12 +1,11 @@
 -- Supabase-compatibility bootstrap, part 3: auth.users and the auth helpers,
 -- with Supabase Auth's column names and types and its function definitions.
 
--- Column "role" (a keyword) is Supabase Auth's own name, hence the noqa below.
 create table if not exists auth.users (
     instance_id uuid,
     id uuid not null primary key,
     aud varchar(255),
-    role varchar(255),  -- noqa: RF04
+    role varchar(255),
     email varchar(255),
     encrypted_password varchar(255),
     email_confirmed_at timestamptz,

@@ -8,7 +8,7 @@ import sys
 import psycopg
 import pytest
 
-from sharpened.deploy import deploy
+from sharpened.deploy import POLICIES_DIR, deploy
 from sharpened.pgcluster import PG_BINDIR
 from sharpened.settings import PROJECT_ROOT
 
@@ -39,7 +39,9 @@ def test_deploy_twice_is_a_no_op_the_second_time(empty_db: str) -> None:
         "sql/local/02_auth.sql",
     ]
     assert "Applying migration" in first.migrations_output
-    assert first.policies == ["sql/policies/profiles.sql"]
+    assert first.policies == [
+        str(path.relative_to(PROJECT_ROOT)) for path in sorted(POLICIES_DIR.glob("*.sql"))
+    ]
     assert first.seed == ["supabase/seed.sql"]
     before = schema_dump(empty_db)
 
@@ -72,11 +74,11 @@ def test_changed_policy_file_is_reapplied(empty_db: str) -> None:
     with psycopg.connect(empty_db, autocommit=True) as conn:
         conn.execute(
             "update sharpened_deploy.applied_files set checksum = 'stale' "
-            "where path = 'sql/policies/profiles.sql'"
+            "where path = 'sql/policies/users.sql'"
         )
         conn.execute("drop policy profiles_select_own on public.profiles")
     report = deploy(empty_db, progress=quiet)
-    assert report.policies == ["sql/policies/profiles.sql"]
+    assert report.policies == ["sql/policies/users.sql"]
     with psycopg.connect(empty_db) as conn:
         policies = conn.execute(
             "select policyname from pg_policies where tablename = 'profiles' order by 1"
@@ -85,10 +87,12 @@ def test_changed_policy_file_is_reapplied(empty_db: str) -> None:
 
 
 def test_bootstrap_is_never_applied_to_a_supabase_auth_schema(empty_db: str) -> None:
-    # A stand-in for a hosted project: Supabase Auth owns `auth`, with its own users table.
+    # A stand-in for a hosted project: Supabase Auth owns `auth`, with its own users
+    # table, and the `extensions` schema exists.
     with psycopg.connect(empty_db, autocommit=True) as conn:
         conn.execute(
             """
+            create schema extensions;
             create schema auth;
             create table auth.users (id uuid primary key, raw_user_meta_data jsonb);
             create function auth.uid() returns uuid language sql stable
