@@ -59,6 +59,17 @@ def test_plpgsql_lint_finds_no_errors(fresh_db: str) -> None:
     assert passed, "\n".join(lines)
 
 
+def test_unindexed_foreign_key_fails_the_advisors_gate(fresh_db: str) -> None:
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute(
+            "create table public.unindexed (id int primary key, "
+            "user_id uuid references auth.users (id) on delete cascade)"
+        )
+    lines: list[str] = []
+    assert not check_advisors(fresh_db, lines.append)
+    assert any("unindexed_foreign_keys" in line for line in lines)
+
+
 def test_gates_can_fail(fresh_db: str) -> None:
     """The gates are not rubber stamps: a mutable search_path and a broken function fail them."""
     with psycopg.connect(fresh_db, autocommit=True) as conn:
