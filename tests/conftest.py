@@ -15,6 +15,7 @@ from harness import (
     connect,
     create_database,
     drop_database,
+    install_test_helpers,
     start_functions_server,
     start_throwaway_cluster,
     wait_until_serving,
@@ -59,8 +60,10 @@ def empty_db(pg_cluster: Cluster) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def shared_db(pg_cluster: Cluster, template_db: str) -> str:
-    """One database for the rolled-back-transaction tests."""
-    return pg_cluster.url(create_database(pg_cluster, template=template_db))
+    """One database for the rolled-back-transaction tests, with the SQL test helpers."""
+    url = pg_cluster.url(create_database(pg_cluster, template=template_db))
+    install_test_helpers(url)
+    return url
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ from sharpened.settings import PROJECT_ROOT
 from sharpened.users import create_user
 
 TEMPLATE_DB = "sharpened_template"
+TEST_SQL_DIR = PROJECT_ROOT / "supabase" / "tests"
 
 
 def free_port() -> int:
@@ -61,6 +62,14 @@ def build_template(cluster: Cluster) -> str:
         conn.execute(f"create database {TEMPLATE_DB}")
     deploy(cluster.url(TEMPLATE_DB), seed=False, progress=lambda _line: None)
     return TEMPLATE_DB
+
+
+def install_test_helpers(url: str) -> None:
+    """pgTAP, the ``tests`` schema helpers and every domain's fixtures (test databases only)."""
+    files = [TEST_SQL_DIR / "helpers.sql", *sorted((TEST_SQL_DIR / "fixtures").glob("*.sql"))]
+    with psycopg.connect(url, autocommit=True) as conn:
+        for path in files:
+            conn.execute(path.read_text())
 
 
 def create_database(cluster: Cluster, *, template: str | None = TEMPLATE_DB) -> str:

@@ -24,3 +24,7 @@ for select to authenticated using (true);
 drop policy if exists met_values_select_authenticated on public.met_values;
 create policy met_values_select_authenticated on public.met_values
 for select to authenticated using (true);
+
+drop policy if exists activity_category_mets_select_authenticated on public.activity_category_mets;
+create policy activity_category_mets_select_authenticated on public.activity_category_mets
+for select to authenticated using (true);

@@ -9,6 +9,7 @@ import subprocess
 import psycopg
 import pytest
 
+from harness import install_test_helpers
 from sharpened.gates import check_advisors, check_plpgsql_lint
 from sharpened.pgcluster import PASSWORD, SUPERUSER, Cluster
 from sharpened.settings import PROJECT_ROOT
@@ -17,9 +18,8 @@ pytestmark = pytest.mark.integration
 
 
 def test_pgtap_suite(pg_cluster: Cluster, fresh_db: str) -> None:
-    with psycopg.connect(fresh_db, autocommit=True) as conn:
-        conn.execute((PROJECT_ROOT / "supabase" / "tests" / "helpers.sql").read_text())
-        dbname = conn.info.dbname
+    install_test_helpers(fresh_db)
+    dbname = psycopg.conninfo.conninfo_to_dict(fresh_db)["dbname"]
     result = subprocess.run(
         [
             "pg_prove",
