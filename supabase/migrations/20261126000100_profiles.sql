@@ -174,7 +174,9 @@ begin
     if cardinality(missing) > 0 then
         raise exception 'onboarding is incomplete: % missing', array_to_string(missing, ', ')
             using errcode = 'PT422',
-                detail = pg_catalog.json_build_object('missing', missing)::text,
+                detail = pg_catalog.json_build_object(
+                    'code', 'onboarding_incomplete', 'missing', missing
+                )::text,
                 hint = 'Update these profile fields, then call complete_onboarding again.';
     end if;
 

@@ -139,7 +139,9 @@ def test_complete_onboarding_lists_missing_fields_then_succeeds(pg: PostgrestSes
     with pytest.raises(psycopg.Error) as raised, pg.as_user(user) as conn:
         conn.execute("select public.complete_onboarding()")
     assert raised.value.sqlstate == "PT422"
-    missing = json.loads(raised.value.diag.message_detail or "{}")["missing"]
+    detail = json.loads(raised.value.diag.message_detail or "{}")
+    assert detail["code"] == "onboarding_incomplete"
+    missing = detail["missing"]
     assert missing == [
         "date_of_birth",
         "weight_kg",

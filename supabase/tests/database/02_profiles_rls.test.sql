@@ -192,7 +192,7 @@ end
 $capture$;
 select is(
     current_setting('sharpened_test.pt422_detail')::jsonb,
-    '{"missing": ["experience_level", "workout_frequency", "activity_level", "dietary_preference", "meals_per_day"]}'::jsonb,
+    '{"code": "onboarding_incomplete", "missing": ["experience_level", "workout_frequency", "activity_level", "dietary_preference", "meals_per_day"]}'::jsonb,
     'the PT422 detail is JSON with the missing field names'
 );
 select is(
