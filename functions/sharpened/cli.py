@@ -7,6 +7,7 @@ import json
 import logging
 import signal
 import sys
+import uuid
 from collections.abc import Sequence
 
 import psycopg
@@ -103,6 +104,21 @@ def cmd_user_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_mint(args: argparse.Namespace) -> int:
+    from sharpened.db import Database
+    from sharpened.keys import mint_keys_as_service
+
+    db = Database(args.db_url or get_settings().db_url, min_size=1, max_size=1)
+    try:
+        keys = mint_keys_as_service(
+            db, args.count, args.max_uses, args.expires_in_days, args.assigned_to
+        )
+    finally:
+        db.close()
+    print(json.dumps([key.as_json() for key in keys], indent=2))
+    return 0
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     print(mint_user_token(args.user_id, args.email, expires_in=args.expires_in))
     return 0
@@ -167,6 +183,16 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--expires-in", type=int, default=3600, help="token lifetime, seconds")
     user.set_defaults(handler=cmd_user_create)
 
+    keys = commands.add_parser("keys", help="consultation keys (operators)")
+    key_actions = keys.add_subparsers(dest="action", required=True)
+    mint = key_actions.add_parser("mint", help="create consultation keys and print them as JSON")
+    mint.add_argument("--count", type=int, default=1, help="how many keys (default 1)")
+    mint.add_argument("--max-uses", type=int, default=1, help="redemptions per key (default 1)")
+    mint.add_argument("--expires-in-days", type=float, help="default: never expires")
+    mint.add_argument("--assigned-to", type=uuid.UUID, help="only this user may redeem it")
+    mint.add_argument("--db-url", help="default: SHARPENED_DB_URL")
+    keys.set_defaults(handler=cmd_keys_mint)
+
     token = commands.add_parser("token", help="mint an access token for a user (development only)")
     token.add_argument("--user-id", required=True)
     token.add_argument("--email")
@@ -192,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         return int(args.handler(args))
-    except (DeployError, StackError, ClusterError, psycopg.Error) as exc:
+    except (DeployError, StackError, ClusterError, psycopg.Error, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

@@ -93,6 +93,7 @@ def test_bootstrap_is_never_applied_to_a_supabase_auth_schema(empty_db: str) -> 
         conn.execute(
             """
             create schema extensions;
+            create extension pgcrypto with schema extensions;
             create schema auth;
             create table auth.users (id uuid primary key, raw_user_meta_data jsonb);
             create function auth.uid() returns uuid language sql stable
