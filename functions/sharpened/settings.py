@@ -56,6 +56,49 @@ class Settings(BaseSettings):
     pool_max_size: int = Field(default=10, validation_alias="SHARPENED_POOL_MAX")
     max_body_bytes: int = Field(default=1_000_000, validation_alias="SHARPENED_MAX_BODY_BYTES")
     log_level: str = Field(default="INFO", validation_alias="SHARPENED_LOG_LEVEL")
+    openai_api_key: str | None = Field(
+        default=None,
+        validation_alias="OPENAI_API_KEY",
+        repr=False,
+        description="OpenAI API key; when unset the functions use the offline engine.",
+    )
+    openai_base_url: str | None = Field(
+        default=None,
+        validation_alias="OPENAI_BASE_URL",
+        description="Base URL of any OpenAI-compatible server (default: OpenAI's API).",
+    )
+    openai_model: str = Field(
+        default="gpt-4o-mini",
+        validation_alias="SHARPENED_OPENAI_MODEL",
+        min_length=1,
+        max_length=100,
+        description="Chat model for the consultation and the coach (structured outputs needed).",
+    )
+    openai_timeout_seconds: float = Field(
+        default=20.0,
+        validation_alias="SHARPENED_OPENAI_TIMEOUT",
+        gt=0,
+        description="Timeout of one LLM request, in seconds (each retry gets its own).",
+    )
+    openai_max_retries: int = Field(
+        default=2,
+        validation_alias="SHARPENED_OPENAI_MAX_RETRIES",
+        ge=0,
+        le=10,
+        description="Retries with backoff after 408/409/429/5xx, timeouts and network errors.",
+    )
+    chat_messages_per_minute: int = Field(
+        default=10,
+        validation_alias="SHARPENED_CHAT_MESSAGES_PER_MINUTE",
+        ge=1,
+        description="Messages a user may send per minute to each chat (consultation, coach).",
+    )
+    chat_messages_per_thread: int = Field(
+        default=200,
+        validation_alias="SHARPENED_CHAT_MESSAGES_PER_THREAD",
+        ge=1,
+        description="User messages one consultation or coach conversation may hold.",
+    )
 
 
 @lru_cache(maxsize=1)
