@@ -7,13 +7,14 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 SQL_SOURCES := supabase/migrations sql supabase/seed.sql supabase/tests/helpers.sql
 
-.PHONY: help setup dev demo test lint format clean
+.PHONY: help setup dev demo test lint format clean bench
 
 help:
 	@echo "make dev    install what is missing, start the local stack, serve until Ctrl-C"
 	@echo "make test   every check: ruff, mypy, sqlfluff, pytest (+ pgTAP, advisors, plpgsql lint)"
 	@echo "make demo   the demo journey against the running local stack"
 	@echo "make lint   the static checks only"
+	@echo "make bench  the benchmarks (own throwaway cluster); report in benchmarks/results/latest.md"
 	@echo "make setup  install only (Debian packages, npm ci, .venv)"
 
 setup: system-deps node_modules/.package-lock.json $(VENV)/.installed
@@ -45,6 +46,9 @@ lint: setup
 
 test: lint
 	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python -m benchmarks.run
 
 format: setup
 	$(BIN)/ruff format .

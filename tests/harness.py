@@ -126,10 +126,14 @@ class PostgrestSession:
         return self._acting("service_role", {}, None, "POST")
 
 
-def start_functions_server(db_url: str, log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_functions_server(
+    db_url: str, log_path: Path, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     """`sharpened functions serve` on a free port against ``db_url``: (process, base URL)."""
     port = free_port()
-    env = {**os.environ, "SHARPENED_DB_URL": db_url, "SHARPENED_POOL_MAX": "4"}
+    env = {**os.environ, "SHARPENED_DB_URL": db_url, "SHARPENED_POOL_MAX": "4", **(extra_env or {})}
+    if not extra_env or "OPENAI_API_KEY" not in extra_env:
+        env.pop("OPENAI_API_KEY", None)  # the offline engine, unless a test asks for OpenAI
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "sharpened.cli", "functions", "serve", "--port", str(port)],

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import psycopg
+from supabase import Client, create_client
+from supabase_functions.errors import FunctionsHttpError
 
 from sharpened.auth import api_key, mint_user_token, user_claims
+from sharpened.consultation.script import SCRIPTED_CONSULTATION
 from sharpened.db import Database
+from sharpened.keys import mint_keys_as_service, redeem_key
 from sharpened.local import LocalStack
 from sharpened.settings import get_settings
 from sharpened.users import create_user
@@ -48,8 +53,6 @@ def _step(say: Say, number: int, title: str) -> None:
 def run_demo(say: Say) -> int:
     settings = get_settings()
     stack = LocalStack(settings)
-    from supabase import create_client  # dev dependency: the client a real app uses
-
     client = create_client(stack.api_url, api_key("anon", settings=settings))
     _step(say, 1, f"local stack at {stack.api_url}")
     try:
@@ -102,5 +105,68 @@ def run_demo(say: Say) -> int:
         f"{profile['meals_per_day']} meals/day, time zone {profile['timezone']}"
     )
     say(f"    onboarding completed: {profile['onboarding_completed']}")
+
+    session_id = _redeem_a_key(say, settings.db_url, user_id, email)
+    _consult(say, client, token, session_id)
     say(f"\naccess token for {email} (1 h):\n{token}")
     return 0
+
+
+def _redeem_a_key(say: Say, db_url: str, user_id: uuid.UUID, email: str) -> uuid.UUID:
+    _step(say, 5, "an operator mints a consultation key (`sharpened keys mint`, service role)")
+    database = Database(db_url, min_size=1, max_size=2)
+    try:
+        key = mint_keys_as_service(database, 1)[0]
+        say(f"    {key.key_code} (1 use)")
+        _step(say, 6, "the user redeems it (RPC redeem_consultation_key, as the user)")
+        headers = {"user-agent": "sharpened-demo", "x-forwarded-for": "203.0.113.7"}
+        claims = user_claims(user_id, email)
+        with database.as_user(claims, headers, "POST", "/rpc/redeem_consultation_key") as conn:
+            redeemed = redeem_key(conn, key.key_code)
+    finally:
+        database.close()
+    say(f"    session {redeemed.session_id}, uses remaining {redeemed.uses_remaining}")
+    return redeemed.session_id
+
+
+def _invoke_chat(client: Client, token: str, body: dict[str, Any], say: Say) -> dict[str, Any]:
+    """POST consultation-chat; on 429 wait out the per-minute limit, as a client should."""
+    while True:
+        try:
+            answer = client.functions.invoke(
+                "consultation-chat",
+                {
+                    "body": body,
+                    "headers": {"Authorization": f"Bearer {token}"},
+                    "responseType": "json",
+                },
+            )
+        except FunctionsHttpError as exc:
+            if exc.status != 429:
+                raise
+            say("    (the per-minute message limit: waiting for the window to pass)")
+            time.sleep(61)
+            continue
+        assert isinstance(answer, dict)
+        return answer
+
+
+def _consult(say: Say, client: Client, token: str, session_id: uuid.UUID) -> None:
+    _step(say, 7, "the scripted consultation, turn by turn (consultation-chat, offline engine)")
+    answer: dict[str, Any] = {}
+    for message in SCRIPTED_CONSULTATION:
+        say(f"\n    user: {message}")
+        answer = _invoke_chat(
+            client, token, {"session_id": str(session_id), "message": message}, say
+        )
+        say(f"    coach: {answer['reply']}")
+        say(
+            f"    -> section {answer['section']} ({answer['section_slug']}), {answer['progress']} %"
+        )
+        for table, rows in answer["extracted"].items():
+            for row in rows:
+                facts = ", ".join(f"{k}={v}" for k, v in row.items() if v not in (None, [], {}))
+                say(f"       + {table}: {facts}")
+        for name in answer["unresolved"]:
+            say(f"       ? not recognised: {name}")
+    say(f"\n    consultation complete: sections {answer.get('completed_sections')}")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sharpened.consultation.models import ChatMessage, ConsultationState, Turn
+from sharpened.errors import ApiError
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,11 @@ class EngineError(Exception):
         self.code = code
         self.message = message
         self.retryable = retryable
+
+    def api_error(self) -> ApiError:
+        """The HTTP answer: 504 on a timeout, 502 on unusable output, 503 otherwise."""
+        status = {"llm_timeout": 504, "llm_invalid_output": 502}.get(self.code, 503)
+        return ApiError(status, self.code, self.message, {"retryable": self.retryable})
 
 
 class ConsultationEngine(Protocol):

@@ -1,0 +1,1 @@
+"""Reproducible benchmarks (`make bench`): figures as ratios to a same-run baseline."""
