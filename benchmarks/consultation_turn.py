@@ -19,12 +19,12 @@ from dataclasses import dataclass
 
 import httpx
 import psycopg
-from sharpened.consultation.offline import OfflineEngine
-from sharpened.consultation.script import SCRIPTED_CONSULTATION
 
 from benchmarks.common import functions_server, summary, throwaway_database
 from sharpened.auth import mint_user_token, user_claims
 from sharpened.consultation.lookup import DatabaseLookup
+from sharpened.consultation.offline import OfflineEngine
+from sharpened.consultation.script import SCRIPTED_CONSULTATION
 from sharpened.consultation.service import _load_session, _state
 from sharpened.db import Database
 from sharpened.keys import mint_keys_as_service, redeem_key

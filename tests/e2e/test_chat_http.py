@@ -16,11 +16,11 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-from sharpened.consultation.script import EXPECTED, SCRIPTED_CONSULTATION
 
 from fakes.openai_server import FakeOpenAIServer, completion, error, stall
 from harness import start_functions_server, wait_until_serving
 from sharpened.auth import mint_user_token, user_claims
+from sharpened.consultation.script import EXPECTED, SCRIPTED_CONSULTATION
 from sharpened.db import Database
 from sharpened.keys import mint_keys_as_service, redeem_key
 from sharpened.users import create_user

@@ -15,10 +15,10 @@ from typing import Any
 
 import psycopg
 import pytest
-from sharpened.consultation.lookup import DatabaseLookup
 
 from sharpened.auth import user_claims
 from sharpened.consultation.engine import EngineError, ReferenceLookup
+from sharpened.consultation.lookup import DatabaseLookup
 from sharpened.consultation.models import (
     AvailabilityFact,
     ConsultationState,
