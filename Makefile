@@ -39,8 +39,8 @@ demo: setup
 	$(BIN)/sharpened demo
 
 lint: setup
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check --no-cache .
+	$(BIN)/ruff format --no-cache --check .
 	$(BIN)/mypy
 	$(BIN)/sqlfluff lint $(SQL_SOURCES)
 
