@@ -7,15 +7,17 @@ Each entry point is served locally at ``/functions/v1/<name>`` by the gateway
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from sharpened import __version__
 from sharpened.engines import coach_service, consultation_service
 from sharpened.errors import ApiError
 from sharpened.http import RequestContext, endpoint
+from sharpened.programs.service import program_service
 
 
 class ConsultationChatRequest(BaseModel):
@@ -23,6 +25,19 @@ class ConsultationChatRequest(BaseModel):
 
     session_id: uuid.UUID
     message: str
+
+
+class ConsultationCompleteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: uuid.UUID
+
+
+class GenerateProgramRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start_date: dt.date | None = None
+    duration_weeks: int = Field(default=12, ge=1, le=52)
 
 
 class CoachChatRequest(BaseModel):
@@ -79,3 +94,26 @@ def coach_chat(ctx: RequestContext) -> dict[str, Any]:
         ctx.caller.claims, ctx.headers(), body.conversation_id, body.message
     )
     return reply.model_dump(mode="json")
+
+
+@endpoint("consultation-complete", auth="user")
+def consultation_complete(ctx: RequestContext) -> dict[str, Any]:
+    """Finish a complete consultation: generate and store its program (once), return the summary."""
+    body = ctx.json(ConsultationCompleteRequest)
+    return program_service().complete_consultation(
+        ctx.caller.claims, ctx.headers(), body.session_id
+    )
+
+
+@endpoint("generate-program", auth="user")
+def generate_program(ctx: RequestContext) -> dict[str, Any]:
+    """A program from the onboarding data alone (and any consultation facts already known)."""
+    body = ctx.json(GenerateProgramRequest)
+    return program_service().generate(
+        ctx.caller.claims,
+        ctx.headers(),
+        path="/functions/v1/generate-program",
+        source="onboarding",
+        start_date=body.start_date,
+        duration_weeks=body.duration_weeks,
+    )

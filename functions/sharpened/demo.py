@@ -108,6 +108,7 @@ def run_demo(say: Say) -> int:
 
     session_id = _redeem_a_key(say, settings.db_url, user_id, email)
     _consult(say, client, token, session_id)
+    _program(say, client, token, session_id)
     say(f"\naccess token for {email} (1 h):\n{token}")
     return 0
 
@@ -149,6 +150,48 @@ def _invoke_chat(client: Client, token: str, body: dict[str, Any], say: Say) -> 
             continue
         assert isinstance(answer, dict)
         return answer
+
+
+def _program(say: Say, client: Client, token: str, session_id: uuid.UUID) -> None:
+    _step(say, 8, "consultation-complete: the program is generated, stored and laid out")
+    summary = client.functions.invoke(
+        "consultation-complete",
+        {
+            "body": {"session_id": str(session_id)},
+            "headers": {"Authorization": f"Bearer {token}"},
+            "responseType": "json",
+        },
+    )
+    assert isinstance(summary, dict)
+    targets = summary["targets"]
+    say(
+        f"    program v{summary['version']} ({summary['primary_goal']}), "
+        f"{summary['program_start_date']} to {summary['program_end_date']}, "
+        f"reassessment {summary['next_reassessment_date']}"
+    )
+    say(
+        f"    daily targets: {targets['kcal']} kcal, protein {targets['protein_g']} g, "
+        f"carbs {targets['carbs_g']} g, fat {targets['fat_g']} g, fiber {targets['fiber_g']} g "
+        f"(TDEE {summary['tdee_kcal']})"
+    )
+    say(f"    feasibility {summary['feasibility']['score']}")
+    say("    weekly schedule:")
+    for entry in summary["weekly_schedule"]:
+        say(
+            f"      {entry['weekday']:<9} {entry['title']} "
+            f"({entry['planned_duration_minutes']} min, {entry['time_of_day']})"
+        )
+    today = summary["first_week"][0]["date"] if summary["first_week"] else None
+    say(f"    plan for {today}:")
+    for event in summary["first_week"]:
+        if event["date"] != today:
+            continue
+        if event["event_type"] == "meal":
+            kcal = event["targets"]["kcal"]
+            say(f"      meal     {event['title']} ({event['time_of_day']}): {kcal} kcal")
+        else:
+            minutes = event["planned_duration_minutes"]
+            say(f"      training {event['title']} ({event['time_of_day']}, {minutes} min)")
 
 
 def _consult(say: Say, client: Client, token: str, session_id: uuid.UUID) -> None:

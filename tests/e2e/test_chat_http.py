@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -258,3 +259,58 @@ def test_openai_failures_answer_clearly_and_write_nothing(
     assert count(e2e_db, "consultation_messages", client.user_id) == 0
     for table in NINE_TABLES:
         assert count(e2e_db, table, client.user_id) == 0
+
+
+def test_consultation_complete_generates_exactly_one_program(
+    roomy_functions_url: str, e2e_db: str
+) -> None:
+    client = new_client(e2e_db)
+    incomplete = httpx.post(
+        f"{roomy_functions_url}/consultation-complete",
+        headers=client.headers,
+        json={"session_id": str(client.session_id)},
+        timeout=60,
+    )
+    assert incomplete.status_code == 422
+    assert incomplete.json()["error"]["code"] == "consultation_incomplete"
+
+    with psycopg.connect(e2e_db) as conn:  # the onboarding answers the program needs
+        conn.execute(
+            "update public.profiles set sex = 'female', date_of_birth = '2001-05-01', "
+            "height_cm = 165, weight_kg = 60, activity_level = 'light', "
+            "primary_goal = 'muscle_gain', experience_level = 'intermediate', "
+            "workout_frequency = 4 where id = %s",
+            (client.user_id,),
+        )
+    for message in SCRIPTED_CONSULTATION:
+        assert post_turn(roomy_functions_url, client, message).status_code == 200
+
+    def complete() -> httpx.Response:
+        return httpx.post(
+            f"{roomy_functions_url}/consultation-complete",
+            headers=client.headers,
+            json={"session_id": str(client.session_id)},
+            timeout=60,
+        )
+
+    with ThreadPoolExecutor(max_workers=2) as pool:  # a double tap: two concurrent calls
+        first, second = pool.map(lambda _: complete(), range(2))
+    assert first.status_code == 200, first.text
+    assert second.status_code == 200, second.text
+    assert first.json()["program_id"] == second.json()["program_id"]
+    retry = complete()
+    assert retry.status_code == 200
+    assert retry.json()["program_id"] == first.json()["program_id"]
+    assert count(e2e_db, "programs", client.user_id) == 1
+    with psycopg.connect(e2e_db) as conn:
+        session = conn.execute(
+            "select status from public.consultation_sessions where id = %s", (client.session_id,)
+        ).fetchone()
+        flags = conn.execute(
+            "select consultation_completed from public.profiles where id = %s", (client.user_id,)
+        ).fetchone()
+    assert session == ("completed",)
+    assert flags == (True,)
+    summary = first.json()
+    schedule_days = {entry["day_index"] for entry in summary["weekly_schedule"]}
+    assert len(schedule_days) <= 4
