@@ -6,13 +6,16 @@ import datetime as dt
 import platform
 from pathlib import Path
 
-from benchmarks import consultation_turn
+from benchmarks import consultation_turn, program_generation
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.md"
 
 
 def main() -> None:
-    sections = [("Consultation turn (issue 4)", consultation_turn.run().lines())]
+    sections = [
+        ("Consultation turn (issue 4)", consultation_turn.run().lines()),
+        ("Program generation and storage (issue 5)", program_generation.run().lines()),
+    ]
     header = [
         "# SHARPENED benchmarks",
         "",

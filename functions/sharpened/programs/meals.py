@@ -762,7 +762,10 @@ _AVOID_PATTERN = _keyword_pattern(AVOID_WORDS)
 
 def staple_rank(food: FoodRow, role: Role) -> int:
     """The food's place in the role's STAPLES (len(STAPLES[role]) if not a staple)."""
-    name = _normalise(food.name)
+    return _staple_rank(_normalise(food.name), role)
+
+
+def _staple_rank(name: str, role: Role) -> int:
     for i, prefix in enumerate(STAPLES[role]):
         if name.startswith(prefix):
             return i
@@ -772,16 +775,24 @@ def staple_rank(food: FoodRow, role: Role) -> int:
 def suitability(food: FoodRow, role: Role) -> tuple[int, int, int, int, int, int]:
     """Lower is better: a staple, the role's usual groups, not an ingredient, not a brand
     (upper-case first word), not fried or salted, prepared rather than raw."""
-    name = _normalise(food.name)
-    group = food.food_group or ""
+    return _suitability(food.name, food.food_group, role)
+
+
+@functools.lru_cache(maxsize=65536)
+def _suitability(
+    food_name: str, food_group: str | None, role: Role
+) -> tuple[int, int, int, int, int, int]:
+    """suitability() from the only fields it reads (cached: the catalogue is static)."""
+    name = _normalise(food_name)
+    group = food_group or ""
     group_rank = 0 if group in ROLE_GROUPS[role] else 2 if group in FALLBACK_GROUPS else 1
-    head = food.name.split(",")[0]
+    head = food_name.split(",")[0]
     ingredient = bool(_INGREDIENT_PATTERN and _INGREDIENT_PATTERN.search(name))
     brand = len(head) > 2 and head.isupper()
     avoid = bool(_AVOID_PATTERN and _AVOID_PATTERN.search(name))
     prepared = bool(_PREPARED_PATTERN and _PREPARED_PATTERN.search(name))
     return (
-        staple_rank(food, role),
+        _staple_rank(name, role),
         group_rank,
         int(ingredient),
         int(brand),
