@@ -7,6 +7,8 @@ import uuid
 from typing import Any
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from sharpened.programs.bundle import ProgramBundle
 from sharpened.programs.energy import MedicalFlags
@@ -167,3 +169,72 @@ def test_medical_flags_reach_the_safety_document() -> None:
     bundle = generate_program(inputs(flags=MedicalFlags(cardiac_condition=True)))
     codes = {finding["code"] for finding in bundle.safety["findings"]}
     assert "cardiac_condition" in codes
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    sex=st.sampled_from(["male", "female"]),
+    age=st.integers(min_value=18, max_value=70),
+    weight=st.floats(min_value=55, max_value=120),
+    height=st.floats(min_value=155, max_value=200),
+    goal=st.sampled_from(["fat_loss", "muscle_gain", "recomposition", "maintenance"]),
+    days=st.sets(st.integers(min_value=1, max_value=7), min_size=1, max_size=6),
+    rest=st.sets(st.integers(min_value=1, max_value=7), max_size=2),
+    minutes=st.integers(min_value=30, max_value=120),
+    preference=st.sampled_from(["omnivore", "vegetarian", "vegan", "pescatarian"]),
+)
+def test_generated_programs_keep_every_hard_rule(
+    sex: str,
+    age: int,
+    weight: float,
+    height: float,
+    goal: str,
+    days: set[int],
+    rest: set[int],
+    minutes: int,
+    preference: str,
+) -> None:
+    bmi = weight / (height / 100) ** 2
+    assume(bmi >= 18.5)  # below it the safety gate blocks fat loss (tested above)
+    try:
+        bundle = generate_program(
+            inputs(
+                sex=sex,
+                date_of_birth=dt.date(START.year - age, 1, 15),
+                weight_kg=weight,
+                height_cm=height,
+                primary_goal=goal,
+                slots=tuple(
+                    AvailabilitySlot(
+                        weekday=d, time_of_day="morning", minutes=minutes, location="gym"
+                    )
+                    for d in sorted(days)
+                ),
+                rest_weekdays=frozenset(rest),
+                workout_frequency=len(days),
+                dietary_preference=preference,
+                duration_weeks=2,
+            )
+        )
+    except SafetyBlocked:
+        return
+    floor = 1500 if sex == "male" else 1200
+    assert bundle.macros["kcal"] >= floor
+    usable = days - rest
+    for week in range(2):
+        sessions = [s for s in bundle.sessions if s.week_index == week]
+        assert len(sessions) <= len(usable)
+        for session in sessions:
+            weekday = (START + dt.timedelta(days=session.day_index)).isoweekday()
+            assert weekday in usable  # only on available days, never on a rest day
+            assert session.planned_duration_minutes <= minutes
+    forbidden = {
+        "omnivore": set(),
+        "pescatarian": {"Chicken"},
+        "vegetarian": {"Chicken", "Fish"},
+        "vegan": {"Chicken", "Fish", "Yogurt"},
+    }[preference]
+    for meal in bundle.meals:
+        assert not any(item.food_name.split(",")[0] in forbidden for item in meal.items)
+        totals = sum(item.kcal for item in meal.items)
+        assert abs(totals - meal.totals.kcal) < 1
