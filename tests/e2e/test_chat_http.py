@@ -21,24 +21,13 @@ import pytest
 from fakes.openai_server import FakeOpenAIServer, completion, error, stall
 from harness import start_functions_server, wait_until_serving
 from sharpened.auth import mint_user_token, user_claims
+from sharpened.consultation.models import EXTRACTION_TABLES
 from sharpened.consultation.script import EXPECTED, SCRIPTED_CONSULTATION
 from sharpened.db import Database
 from sharpened.keys import mint_keys_as_service, redeem_key
 from sharpened.users import create_user
 
 pytestmark = pytest.mark.e2e
-
-NINE_TABLES = (
-    "user_training_modalities",
-    "user_familiar_exercises",
-    "user_training_availability",
-    "user_preferred_meal_times",
-    "user_typical_meal_foods",
-    "user_improvement_goals",
-    "user_upcoming_events",
-    "user_difficulties",
-    "user_non_negotiables",
-)
 
 
 @dataclass
@@ -110,7 +99,7 @@ def test_scripted_consultation_fills_all_nine_tables(roomy_functions_url: str, e
     last = answers[-1]
     assert last["completed_sections"] == [1, 2, 3, 4, 5, 6, 7]
     assert last["progress"] == 100
-    for table in NINE_TABLES:
+    for table in EXTRACTION_TABLES:
         assert count(e2e_db, table, client.user_id) >= 1, table
     for table, expected_rows in EXPECTED.items():
         assert count(e2e_db, table, client.user_id) == len(expected_rows), table
@@ -257,7 +246,7 @@ def test_openai_failures_answer_clearly_and_write_nothing(
     assert response.status_code == status, response.text
     assert response.json()["error"]["code"] == code
     assert count(e2e_db, "consultation_messages", client.user_id) == 0
-    for table in NINE_TABLES:
+    for table in EXTRACTION_TABLES:
         assert count(e2e_db, table, client.user_id) == 0
 
 

@@ -20,6 +20,7 @@ from sharpened.auth import user_claims
 from sharpened.consultation.engine import EngineError, ReferenceLookup
 from sharpened.consultation.lookup import DatabaseLookup
 from sharpened.consultation.models import (
+    EXTRACTION_TABLES,
     AvailabilityFact,
     ConsultationState,
     DifficultyFact,
@@ -42,17 +43,6 @@ from sharpened.users import create_user
 
 pytestmark = pytest.mark.integration
 
-NINE_TABLES = (
-    "user_training_modalities",
-    "user_familiar_exercises",
-    "user_training_availability",
-    "user_preferred_meal_times",
-    "user_typical_meal_foods",
-    "user_improvement_goals",
-    "user_upcoming_events",
-    "user_difficulties",
-    "user_non_negotiables",
-)
 
 EVERYTHING = Extraction(
     training_modalities=[
@@ -181,7 +171,7 @@ def test_a_turn_writes_all_nine_tables_and_completes_every_section(
     assert result.completed_sections == [1, 2, 3, 4, 5, 6, 7]
     assert result.progress == 100
     assert result.reply == "Thanks!"
-    for table in NINE_TABLES:
+    for table in EXTRACTION_TABLES:
         assert _count(fresh_db, table, me.user_id) >= 1, table
     assert _count(fresh_db, "user_familiar_exercises", me.user_id) == 3
     assert _count(fresh_db, "consultation_messages", me.user_id) == 2
@@ -245,7 +235,7 @@ def test_another_users_session_is_not_found(db: Database, fresh_db: str) -> None
         _service(db, engine).chat(other.claims, {}, me.session_id, "let me in")
     assert (raised.value.status, raised.value.code) == (404, "session_not_found")
     assert engine.seen == []
-    for table in NINE_TABLES:
+    for table in EXTRACTION_TABLES:
         assert _count(fresh_db, table, me.user_id) == 0
         assert _count(fresh_db, table, other.user_id) == 0
 

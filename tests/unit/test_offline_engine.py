@@ -20,6 +20,7 @@ import pytest
 from sharpened.consultation.engine import ReferenceMatch
 from sharpened.consultation.lookup import StaticLookup
 from sharpened.consultation.models import (
+    EXTRACTION_TABLES,
     REQUIRED_FACTS,
     ChatMessage,
     ConsultationState,
@@ -147,20 +148,7 @@ class Ledger:
 
     def __init__(self, lookup: StaticLookup) -> None:
         self.lookup = lookup
-        self.tables: dict[str, dict[Any, dict[str, Any]]] = {
-            name: {}
-            for name in (
-                "user_training_modalities",
-                "user_familiar_exercises",
-                "user_training_availability",
-                "user_preferred_meal_times",
-                "user_typical_meal_foods",
-                "user_improvement_goals",
-                "user_upcoming_events",
-                "user_difficulties",
-                "user_non_negotiables",
-            )
-        }
+        self.tables: dict[str, dict[Any, dict[str, Any]]] = {name: {} for name in EXTRACTION_TABLES}
         self.unresolved: list[str] = []
 
     def _upsert(self, table: str, key: Any, values: dict[str, Any]) -> None:

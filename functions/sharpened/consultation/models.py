@@ -59,6 +59,19 @@ REQUIRED_FACTS: dict[Section, tuple[str, ...]] = {
     Section.CHALLENGES: ("difficulty",),
 }
 
+# The nine tables a consultation fills, in section order.
+EXTRACTION_TABLES: tuple[str, ...] = (
+    "user_training_modalities",
+    "user_familiar_exercises",
+    "user_training_availability",
+    "user_preferred_meal_times",
+    "user_typical_meal_foods",
+    "user_improvement_goals",
+    "user_upcoming_events",
+    "user_difficulties",
+    "user_non_negotiables",
+)
+
 TimeOfDay = Literal["early_morning", "morning", "midday", "afternoon", "evening", "night"]
 Proficiency = Literal["beginner", "novice", "intermediate", "advanced", "expert"]
 ExerciseFrequency = Literal["never_done", "rarely", "occasionally", "regularly", "frequently"]
