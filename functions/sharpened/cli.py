@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import uuid
@@ -58,6 +59,8 @@ def cmd_local(args: argparse.Namespace) -> int:
         return 0
     from sharpened.gateway import make_gateway
 
+    os.environ.update(stack.functions_environment())  # the in-process functions use this stack
+    get_settings.cache_clear()
     server = make_gateway(settings.functions_host, settings.functions_port)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the stack as cleanly as Ctrl-C
     say("\nlocal stack ready; serving until Ctrl-C\n")

@@ -98,6 +98,10 @@ class LocalStack:
         except OSError:
             return False
 
+    def functions_environment(self) -> dict[str, str]:
+        """What the functions need to talk to this stack's database (not a default URL)."""
+        return {"SHARPENED_DB_URL": self.db_url}
+
     def check_functions_port(self) -> None:
         if port_in_use(self.settings.functions_host, self.settings.functions_port):
             raise StackError(
@@ -114,6 +118,7 @@ class LocalStack:
         with self.functions_log.open("ab") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "sharpened.cli", "functions", "serve"],
+                env={**os.environ, **self.functions_environment()},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
