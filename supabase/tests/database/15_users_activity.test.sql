@@ -160,8 +160,9 @@ select lives_ok(
 select results_eq(
     $$ select calories_burned, metrics, source from public.activities
        where id = 'a1500000-0000-4000-8000-0000000000a1' $$,
-    $$ values (null::numeric, '{"exercises": ["Pgtap15_Bench_Press"]}'::jsonb, 'manual'::text) $$,
-    'calories_burned may stay NULL (computed later); source defaults to manual'
+    $$ values (369.0::numeric, '{"exercises": ["Pgtap15_Bench_Press"]}'::jsonb, 'manual'::text) $$,
+    'calories_burned computed when absent: 5.0 MET x 80.5 kg (that morning''s weigh-in) x 55/60 h; '
+    'source defaults to manual'
 );
 
 -- CHECKs on ann's own rows (SQLSTATE 23514).
