@@ -155,6 +155,21 @@ def _load_session(conn: Connection, session_id: uuid.UUID) -> dict[str, Any]:
     return dict(session)
 
 
+def _open_session_within_limits(
+    conn: Connection, session_id: uuid.UUID, user_id: uuid.UUID
+) -> dict[str, Any]:
+    """The caller's active session, if its message limits allow one more turn (else 4xx)."""
+    session = _load_session(conn, session_id)
+    enforce_message_limits(
+        conn,
+        table="consultation_messages",
+        thread_column="session_id",
+        thread_id=session_id,
+        user_id=user_id,
+    )
+    return session
+
+
 def _state(conn: Connection, session: Mapping[str, Any], today: dt.date) -> ConsultationState:
     sections = [
         SectionStatus(
@@ -209,14 +224,7 @@ class ConsultationService:
         path = "/functions/v1/consultation-chat"
 
         with self.db.as_user(claims, headers, "POST", path) as conn:
-            session = _load_session(conn, session_id)
-            enforce_message_limits(
-                conn,
-                table="consultation_messages",
-                thread_column="session_id",
-                thread_id=session_id,
-                user_id=user_id,
-            )
+            session = _open_session_within_limits(conn, session_id, user_id)
             state = _state(conn, session, dt.date.today())
 
         lookup = LazyLookup(
@@ -232,14 +240,7 @@ class ConsultationService:
 
         with self.db.as_user(claims, headers, "POST", path) as conn:
             lock_user(conn, user_id)
-            session = _load_session(conn, session_id)
-            enforce_message_limits(
-                conn,
-                table="consultation_messages",
-                thread_column="session_id",
-                thread_id=session_id,
-                user_id=user_id,
-            )
+            session = _open_session_within_limits(conn, session_id, user_id)
             asked_in = session["current_section"]
             conn.execute(
                 "insert into public.consultation_messages "
