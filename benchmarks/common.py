@@ -4,7 +4,6 @@ functions server over local HTTP, exactly as the tests build them."""
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -12,36 +11,23 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 
 from sharpened.deploy import deploy
-from sharpened.pgcluster import Cluster
+from sharpened.pgcluster import free_port, start_throwaway_cluster
 from sharpened.settings import PROJECT_ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextmanager
 def throwaway_database() -> Iterator[str]:
     """A fresh cluster (fsync off) on a free port with this checkout deployed; yields its URL."""
-    base = Path(tempfile.mkdtemp(prefix="sharpened-bench-"))
-    os.chmod(base, 0o755)  # noqa: S103 - the postgres OS user must reach it when we are root
-    cluster = Cluster(base / "pg", free_port(), durable=False)
+    cluster = start_throwaway_cluster(prefix="sharpened-bench-")
     try:
-        cluster.init()
-        cluster.start()
         deploy(cluster.url(), progress=lambda _line: None)
         yield cluster.url()
     finally:
         cluster.destroy()
-        base.rmdir()
 
 
 @contextmanager

@@ -17,20 +17,18 @@ from harness import (
     drop_database,
     install_test_helpers,
     start_functions_server,
-    start_throwaway_cluster,
     wait_until_serving,
 )
-from sharpened.pgcluster import Cluster
+from sharpened.pgcluster import Cluster, start_throwaway_cluster
 
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[Cluster]:
-    cluster = start_throwaway_cluster()
+    cluster = start_throwaway_cluster(prefix="sharpened-test-")
     try:
         yield cluster
     finally:
         cluster.destroy()
-        cluster.base_dir.parent.rmdir()
 
 
 @pytest.fixture(scope="session")

@@ -11,10 +11,8 @@ test's transaction usable.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -30,29 +28,12 @@ from psycopg.rows import DictRow, dict_row
 from sharpened.auth import user_claims
 from sharpened.db import begin_request
 from sharpened.deploy import deploy
-from sharpened.pgcluster import Cluster
+from sharpened.pgcluster import Cluster, free_port
 from sharpened.settings import PROJECT_ROOT
 from sharpened.users import create_user
 
 TEMPLATE_DB = "sharpened_template"
 TEST_SQL_DIR = PROJECT_ROOT / "supabase" / "tests"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def start_throwaway_cluster() -> Cluster:
-    """A fsync-off cluster in a fresh temp folder on a free port (never 54322)."""
-    base = Path(tempfile.mkdtemp(prefix="sharpened-test-"))
-    os.chmod(base, 0o755)  # noqa: S103 - the postgres OS user must reach it when we are root
-    cluster = Cluster(base / "pg", free_port(), durable=False)
-    cluster.init()
-    cluster.start()
-    return cluster
 
 
 def build_template(cluster: Cluster) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -152,3 +153,22 @@ class Cluster:
     def destroy(self) -> None:
         self.stop()
         shutil.rmtree(self.base_dir, ignore_errors=True)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def start_throwaway_cluster(prefix: str) -> Cluster:
+    """A started fsync-off cluster in a new temp folder on a free port (tests, benchmarks).
+
+    ``destroy()`` removes the whole folder.
+    """
+    cluster = Cluster(Path(tempfile.mkdtemp(prefix=prefix)), free_port(), durable=False)
+    cluster.init()
+    cluster.start()
+    return cluster

@@ -13,8 +13,9 @@ import jwt
 import psycopg
 import pytest
 
-from harness import free_port, start_functions_server, wait_until_serving
+from harness import start_functions_server, wait_until_serving
 from sharpened.auth import api_key, mint_token, mint_user_token, user_claims
+from sharpened.pgcluster import free_port
 from sharpened.settings import SUPABASE_DEV_JWT_SECRET
 from sharpened.users import create_user
 

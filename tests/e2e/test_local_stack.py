@@ -15,8 +15,8 @@ import httpx
 import psycopg
 import pytest
 
-from harness import free_port
 from sharpened.auth import verify_token
+from sharpened.pgcluster import free_port
 from sharpened.settings import PROJECT_ROOT, Settings
 
 pytestmark = pytest.mark.e2e

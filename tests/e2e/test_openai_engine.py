@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from fakes.openai_server import FakeOpenAIServer, FakeResponse, completion, error, stall
-from harness import free_port
 from sharpened.coach_openai import OpenAICoach
 from sharpened.consultation.engine import CoachContext, EngineError, ReferenceMatch
 from sharpened.consultation.models import (
@@ -42,6 +41,7 @@ from sharpened.consultation.openai_engine import (
     OpenAIConsultationEngine,
 )
 from sharpened.llm import LLMClient, get_llm_client
+from sharpened.pgcluster import free_port
 from sharpened.settings import Settings, get_settings
 
 pytestmark = pytest.mark.e2e
