@@ -808,8 +808,34 @@ def _share(f: FoodRow, role: Role) -> float:
     return {"protein": p, "carb": c, "fat": fat}[role] / energy
 
 
+_RankKey = tuple[str, tuple[tuple[object, ...], ...]]
+_RANKED: dict[_RankKey, list[FoodRow]] = {}
+_RANKED_MAX = 64
+
+
 def rank_pool(foods: Sequence[FoodRow], role: Role) -> list[FoodRow]:
-    """Every food with the role, best first, one per kind (first two name parts)."""
+    """Every food with the role, best first, one per kind (first two name parts).
+
+    Memoised on the foods' ranking inputs: generating programs re-ranks the same
+    (static) catalogue for every user of the same diet.
+    """
+    key: _RankKey = (
+        role,
+        tuple(
+            (f.id, f.name, f.food_group, f.kcal_per_100g, f.protein_g_per_100g,
+             f.carbs_g_per_100g, f.fat_g_per_100g)
+            for f in foods
+        ),
+    )  # fmt: skip
+    ranked = _RANKED.get(key)
+    if ranked is None:
+        if len(_RANKED) >= _RANKED_MAX:
+            _RANKED.clear()
+        ranked = _RANKED[key] = _rank_pool(foods, role)
+    return list(ranked)
+
+
+def _rank_pool(foods: Sequence[FoodRow], role: Role) -> list[FoodRow]:
     pool = [f for f in foods if role in roles(f)]
     pool.sort(key=lambda f: (suitability(f, role), -round(_share(f, role), 1), len(f.name), f.name))
     out: list[FoodRow] = []
