@@ -6,7 +6,7 @@ import datetime as dt
 import platform
 from pathlib import Path
 
-from benchmarks import consultation_turn, program_generation
+from benchmarks import consultation_turn, logging_throughput, program_generation, tracking_views
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.md"
 
@@ -15,6 +15,8 @@ def main() -> None:
     sections = [
         ("Consultation turn (issue 4)", consultation_turn.run().lines()),
         ("Program generation and storage (issue 5)", program_generation.run().lines()),
+        ("Logging throughput (issue 6)", logging_throughput.run().lines()),
+        ("Tracking views (issue 6)", tracking_views.run().lines()),
     ]
     header = [
         "# SHARPENED benchmarks",

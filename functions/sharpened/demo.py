@@ -3,16 +3,22 @@
 Each later issue adds its steps (consultation, program, logging, adaptation,
 reassessment); this first part signs a user up, completes onboarding through
 the Data API's SQL (PostgREST's prelude, under RLS) and reads the profile back
-through the functions with the official ``supabase`` Python client.
+through the functions with the official ``supabase`` Python client. Issue 6
+logs the user's first day as a client would POST it (the planned workout, or a
+walk on a rest day; the planned meals and an extra snack) and prints the day's
+verdicts, adherence and nutrition views.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 import uuid
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 from supabase import Client, create_client
@@ -67,13 +73,13 @@ def run_demo(say: Say) -> int:
 
     _step(say, 2, "sign up (Supabase Auth inserts into auth.users; a trigger creates the profile)")
     email = f"demo-{int(time.time())}@sharpened.local"
-    with psycopg.connect(settings.db_url) as conn:
+    with psycopg.connect(stack.db_url) as conn:
         user_id = create_user(conn, email, display_name="Demo Runner")
     token = mint_user_token(user_id, email, settings=settings)
     say(f"    user {email} ({user_id})")
 
     _step(say, 3, "onboarding as that user, through the Data API (PATCH /profiles, RPC)")
-    database = Database(settings.db_url, min_size=1, max_size=2)
+    database = Database(stack.db_url, min_size=1, max_size=2)
     try:
         claims = user_claims(user_id, email, settings=settings)
         with database.as_user(claims, method="PATCH", path="/profiles") as conn:
@@ -106,9 +112,14 @@ def run_demo(say: Say) -> int:
     )
     say(f"    onboarding completed: {profile['onboarding_completed']}")
 
-    session_id = _redeem_a_key(say, settings.db_url, user_id, email)
+    session_id = _redeem_a_key(say, stack.db_url, user_id, email)
     _consult(say, client, token, session_id)
     _program(say, client, token, session_id)
+    database = Database(stack.db_url, min_size=1, max_size=2)
+    try:
+        _log_the_day(say, database, user_claims(user_id, email, settings=settings))
+    finally:
+        database.close()
     say(f"\naccess token for {email} (1 h):\n{token}")
     return 0
 
@@ -213,3 +224,388 @@ def _consult(say: Say, client: Client, token: str, session_id: uuid.UUID) -> Non
         for name in answer["unresolved"]:
             say(f"       ? not recognised: {name}")
     say(f"\n    consultation complete: sections {answer.get('completed_sections')}")
+
+
+# ------------------------------------------------------------- issue 6: the day's logs
+
+# A planned slot's clock time for the workout; the category logged for each session kind.
+SLOT_TIMES = {
+    "early_morning": dt.time(6, 0),
+    "morning": dt.time(8, 0),
+    "midday": dt.time(12, 0),
+    "afternoon": dt.time(15, 0),
+    "evening": dt.time(18, 0),
+    "night": dt.time(21, 30),
+}
+CATEGORIES = {
+    "strength": "strength",
+    "cardio": "cardio_steady",
+    "hiit": "cardio_interval",
+    "mobility": "flexibility",
+    "sport": "sports",
+    "active_recovery": "cardio_steady",
+}
+WORKING_KG = 30
+PORTIONS = (1.0, 0.9, 1.1, 0.95, 1.05)  # eaten / planned grams, item by item
+SNACK_FOOD = "09003"  # USDA SR28 "Apples, raw, with skin"
+SNACK_GRAMS = 180
+WALK_TIME = dt.time(17, 30)
+WALK_MINUTES = 40
+WALK_METS = 4.3  # walking 3.5 mph, brisk, for exercise (2011 Compendium code 17200)
+# The breakdown terms in DOMAIN §6 order.
+TERMS = (
+    "category",
+    "exercises",
+    "volume",
+    "time_of_day",
+    "meal_type",
+    "kcal",
+    "protein",
+    "carbs",
+    "fat",
+)
+
+
+def _post(
+    database: Database, claims: dict[str, Any], path: str, sql: str, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """POST ``rows`` (a JSON array body, each with the caller's user_id, which RLS checks) to a
+    table the way PostgREST inserts them."""
+    body = json.dumps([{**row, "user_id": claims["sub"]} for row in rows], default=str)
+    with database.as_user(claims, method="POST", path=path) as conn:
+        return [dict(row) for row in conn.execute(sql, (body,))]
+
+
+def _get(
+    database: Database, claims: dict[str, Any], path: str, sql: str, *params: object
+) -> list[dict[str, Any]]:
+    """GET through the Data API: one read transaction as the user (RLS, security_invoker)."""
+    with database.as_user(claims, method="GET", path=path) as conn:
+        return [dict(row) for row in conn.execute(sql, params)]
+
+
+def _log_the_day(say: Say, database: Database, claims: dict[str, Any]) -> None:
+    zone = ZoneInfo(str(ONBOARDING_ANSWERS["timezone"]))
+    today = dt.datetime.now(zone).date()
+    plan = _get(
+        database,
+        claims,
+        "/calendar_day",
+        "select * from public.calendar_day where date = %s",
+        today,
+    )
+    plan.sort(key=_clock)
+    _log_workout(say, database, claims, zone, today, plan)
+    _log_meals(say, database, claims, zone, today, plan)
+    _show_the_day(say, database, claims, today, plan)
+
+
+def _clock(event: dict[str, Any]) -> dt.time:
+    """When a planned item happens: the meal's time, else its slot's (evening without one)."""
+    if event["meal_time"] is not None:
+        clock: dt.time = event["meal_time"]
+        return clock
+    return SLOT_TIMES.get(event["time_of_day"] or "evening", dt.time(18, 0))
+
+
+def _log_workout(
+    say: Say,
+    database: Database,
+    claims: dict[str, Any],
+    zone: ZoneInfo,
+    today: dt.date,
+    plan: list[dict[str, Any]],
+) -> None:
+    _step(say, 9, f"log today's workout ({today}) as the user: POST /activities, /exercise_sets")
+    sessions = [e for e in plan if e["event_type"] == "training" and e["session_kind"] != "rest"]
+    if not sessions:
+        _log_walk(say, database, claims, zone, today)
+        return
+    session = sessions[0]
+    clock = _clock(session)
+    started = dt.datetime.combine(today, clock, tzinfo=zone)
+    minutes = max(session["planned_duration_minutes"] or 45, 1)
+    activity = _post(
+        database,
+        claims,
+        "/activities",
+        "insert into public.activities (user_id, category, name, start_time, end_time, "
+        "duration_minutes) select b.user_id, b.category, b.name, b.start_time, "
+        "b.end_time, b.duration_minutes "
+        "from json_populate_recordset(null::public.activities, %s::json) as b returning id",
+        [
+            {
+                "category": CATEGORIES.get(session["session_kind"], "strength"),
+                "name": session["title"],
+                "start_time": started.isoformat(),
+                "end_time": (started + dt.timedelta(minutes=minutes)).isoformat(),
+                "duration_minutes": minutes,
+            }
+        ],
+    )[0]
+    # The planned sets at mid-range reps, all but the very last one (close, not identical).
+    exercises = session["exercises"] or []
+    sets: list[dict[str, Any]] = []
+    for index, exercise in enumerate(exercises):
+        count = exercise["sets"] - (
+            1 if index == len(exercises) - 1 and exercise["sets"] > 1 else 0
+        )
+        for number in range(1, count + 1):
+            timed = exercise["reps_min"] is None
+            sets.append(
+                {
+                    "activity_id": str(activity["id"]),
+                    "exercise_id": exercise["exercise_id"],
+                    "exercise_name": exercise["name"],
+                    "set_number": number,
+                    "reps": None if timed else (exercise["reps_min"] + exercise["reps_max"]) // 2,
+                    "weight_kg": None if timed else WORKING_KG,
+                    "rir": exercise["target_rir"],
+                    "duration_seconds": 60 if timed else None,
+                }
+            )
+    if sets:
+        _post(
+            database,
+            claims,
+            "/exercise_sets",
+            "insert into public.exercise_sets (activity_id, user_id, exercise_id, exercise_name, "
+            "set_number, reps, weight_kg, rir, duration_seconds) select b.activity_id, "
+            "b.user_id, b.exercise_id, b.exercise_name, b.set_number, b.reps, "
+            "b.weight_kg, b.rir, b.duration_seconds "
+            "from json_populate_recordset(null::public.exercise_sets, %s::json) as b returning id",
+            sets,
+        )
+    logged = _get(
+        database,
+        claims,
+        "/activities",
+        "select name, category, start_time, duration_minutes, calories_burned, local_date "
+        "from public.activities where id = %s",
+        activity["id"],
+    )[0]
+    planned_sets = sum(e["sets"] for e in exercises)
+    say(
+        f"    {logged['name']} ({logged['category']}) at {clock:%H:%M}, "
+        f"{logged['duration_minutes']} min: {len(exercises)} exercises, {len(sets)} of "
+        f"{planned_sets} planned sets at {WORKING_KG} kg"
+    )
+    say(
+        f"    calories burned {logged['calories_burned']} kcal (MET x weight x time, by trigger); "
+        f"local date {logged['local_date']}"
+    )
+
+
+def _log_walk(
+    say: Say, database: Database, claims: dict[str, Any], zone: ZoneInfo, today: dt.date
+) -> None:
+    """A rest day in the plan: the user walks anyway (an activity that matches nothing)."""
+    started = dt.datetime.combine(today, WALK_TIME, tzinfo=zone)
+    walk = _post(
+        database,
+        claims,
+        "/activities",
+        "insert into public.activities (user_id, category, name, start_time, duration_minutes, "
+        "intensity_mets) select b.user_id, b.category, b.name, b.start_time, "
+        "b.duration_minutes, b.intensity_mets "
+        "from json_populate_recordset(null::public.activities, %s::json) as b "
+        "returning name, duration_minutes, calories_burned",
+        [
+            {
+                "category": "cardio_steady",
+                "name": "Evening walk",
+                "start_time": started.isoformat(),
+                "duration_minutes": WALK_MINUTES,
+                "intensity_mets": WALK_METS,
+            }
+        ],
+    )[0]
+    say("    no session planned today (the plan trains on other weekdays); the user walks anyway:")
+    say(
+        f"    {walk['name']} (cardio_steady) at {WALK_TIME:%H:%M}, {walk['duration_minutes']} min: "
+        f"calories burned {walk['calories_burned']} kcal (MET x weight x time, by trigger)"
+    )
+
+
+MEAL_SQL = (
+    "insert into public.meals (user_id, meal_type, logged_at) "
+    "select b.user_id, b.meal_type, b.logged_at "
+    "from json_populate_recordset(null::public.meals, %s::json) as b returning id"
+)
+ITEMS_SQL = (
+    "insert into public.meal_items (meal_id, user_id, food_id, grams) "
+    "select b.meal_id, b.user_id, b.food_id, b.grams "
+    "from json_populate_recordset(null::public.meal_items, %s::json) as b returning id"
+)
+
+
+def _log_meal(
+    database: Database,
+    claims: dict[str, Any],
+    meal_type: str,
+    logged_at: dt.datetime,
+    items: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """POST /meals, then POST /meal_items; returns the meal as read back (totals by trigger)."""
+    meal = _post(
+        database,
+        claims,
+        "/meals",
+        MEAL_SQL,
+        [{"meal_type": meal_type, "logged_at": logged_at.isoformat()}],
+    )[0]
+    _post(database, claims, "/meal_items", ITEMS_SQL, [{**i, "meal_id": meal["id"]} for i in items])
+    return _get(
+        database,
+        claims,
+        "/meals",
+        "select id, meal_type, logged_at, total_kcal, total_protein_g, total_carbs_g, "
+        "total_fat_g from public.meals where id = %s",
+        meal["id"],
+    )[0]
+
+
+def _log_meals(
+    say: Say,
+    database: Database,
+    claims: dict[str, Any],
+    zone: ZoneInfo,
+    today: dt.date,
+    plan: list[dict[str, Any]],
+) -> None:
+    _step(say, 10, "log today's meals (POST /meals + /meal_items): the planned foods, and a snack")
+    portion = iter(PORTIONS * 20)
+    for event in (e for e in plan if e["event_type"] == "meal"):
+        items = [
+            {"food_id": item["food_id"], "grams": round(item["grams"] * next(portion), 1)}
+            for item in event["items"] or []
+        ]
+        clock = _clock(event)
+        meal = _log_meal(
+            database, claims, event["meal_type"], dt.datetime.combine(today, clock, zone), items
+        )
+        say(
+            f"    {event['meal_type']:<9} {clock:%H:%M}  {len(items)} foods: "
+            f"{meal['total_kcal']} kcal, P {meal['total_protein_g']} g "
+            f"(planned {event['targets']['kcal']} kcal, P {event['targets']['protein_g']} g)"
+        )
+    apple = _get(
+        database,
+        claims,
+        "/foods",
+        "select id, name from public.foods where source_id = %s",
+        SNACK_FOOD,
+    )
+    if apple:
+        meal = _log_meal(
+            database,
+            claims,
+            "snack",
+            dt.datetime.combine(today, dt.time(21, 0), zone),
+            [{"food_id": str(apple[0]["id"]), "grams": SNACK_GRAMS}],
+        )
+        say(
+            f"    {'snack':<9} 21:00  extra, not planned: {SNACK_GRAMS} g {apple[0]['name']}: "
+            f"{meal['total_kcal']} kcal"
+        )
+
+
+def _show_the_day(
+    say: Say, database: Database, claims: dict[str, Any], today: dt.date, plan: list[dict[str, Any]]
+) -> None:
+    _step(say, 11, f"today's calendar as matched by the triggers (GET /calendar_day, {today})")
+    calendar = {
+        row["id"]: row
+        for row in _get(
+            database,
+            claims,
+            "/calendar_day",
+            "select id, status from public.calendar_day where date = %s",
+            today,
+        )
+    }
+    records = {
+        row["planned_entity_id"]: row
+        for row in _get(
+            database,
+            claims,
+            "/adherence_records",
+            "select planned_entity_id, status, similarity_score, breakdown, actual_ref_id "
+            "from public.adherence_records where date = %s",
+            today,
+        )
+    }
+    for event in plan:
+        record = records.get(event["ref_id"])
+        status = calendar[event["id"]]["status"] if event["id"] in calendar else event["status"]
+        when = event["time_of_day"] or ""
+        line = f"    {event['event_type']:<8} {event['title']:<28} {when:<13} {status}"
+        if record is not None and record["similarity_score"] is not None:
+            breakdown = record["breakdown"]
+            terms = ", ".join(f"{k} {breakdown[k]}" for k in TERMS if k in breakdown)
+            line += f" (score {record['similarity_score']}: {terms})"
+        say(line)
+    matched = {r["actual_ref_id"] for r in records.values() if r["actual_ref_id"] is not None}
+    unmatched = _get(
+        database,
+        claims,
+        "/meals",
+        "select meal_type, total_kcal from public.meals where local_date = %s "
+        "and not (id = any(%s)) order by logged_at",
+        today,
+        list(matched),
+    )
+    for meal in unmatched:
+        say(f"    logged, matches no planned item: {meal['meal_type']} ({meal['total_kcal']} kcal)")
+    for activity in _get(
+        database,
+        claims,
+        "/activities",
+        "select name, duration_minutes from public.activities where local_date = %s "
+        "and not (id = any(%s)) order by start_time",
+        today,
+        list(matched),
+    ):
+        say(
+            f"    logged, matches no planned item: {activity['name']} "
+            f"({activity['duration_minutes']} min)"
+        )
+
+    _step(say, 12, "adherence today (GET /adherence_daily)")
+    for row in _get(
+        database,
+        claims,
+        "/adherence_daily",
+        "select kind, planned_items, completed_items, similar_items, partial_items, "
+        "skipped_items, pending_items, adherence_pct from public.adherence_daily "
+        "where date = %s order by kind",
+        today,
+    ):
+        pct = "n/a" if row["adherence_pct"] is None else f"{row['adherence_pct']} %"
+        say(
+            f"    {row['kind']:<8} planned {row['planned_items']}: completed "
+            f"{row['completed_items']}, similar {row['similar_items']}, partial "
+            f"{row['partial_items']}, skipped {row['skipped_items']}, pending "
+            f"{row['pending_items']}; adherence {pct}"
+        )
+
+    _step(say, 13, "nutrition today (GET /nutrition_today)")
+    for row in _get(database, claims, "/nutrition_today", "select * from public.nutrition_today"):
+        say(
+            f"    {row['date']}: target {_num(row['target_kcal'])} kcal, eaten "
+            f"{_num(row['eaten_kcal'])} kcal in {row['meals_logged']} meals, burned "
+            f"{_num(row['calories_burned'])} kcal"
+        )
+        say(
+            f"    budget {_num(row['kcal_budget'])} kcal, remaining "
+            f"{_num(row['kcal_remaining'])} kcal"
+        )
+        macros = ", ".join(
+            f"{name} {_num(row[f'eaten_{name}_g'])} of {_num(row[f'target_{name}_g'])} g"
+            for name in ("protein", "carbs", "fat")
+        )
+        say(f"    eaten of target: {macros}")
+
+
+def _num(value: Decimal | None) -> str:
+    return "n/a" if value is None else f"{value:.0f}"

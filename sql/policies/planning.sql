@@ -1,6 +1,6 @@
 -- RLS policies for the planning subsystem (repeatable). Deny by default:
 -- RLS is enabled in the migrations. A signed-in user reads their own
--- calendar, adherence, plan changes and day overrides (written by service
+-- calendar, adherence (records and rollups), plan changes and day overrides (written by service
 -- code), reads and writes their own context log and adjustment preferences,
 -- and reads their notifications and marks them (the column privileges limit
 -- the update to read_at and action_taken).
@@ -16,6 +16,18 @@ using (user_id = (select auth.uid()));
 
 drop policy if exists adherence_records_select_own on public.adherence_records;
 create policy adherence_records_select_own on public.adherence_records
+for select to authenticated
+using (user_id = (select auth.uid()));
+
+-- ------------------------------------------- adherence_daily / _weekly ---
+
+drop policy if exists adherence_daily_select_own on public.adherence_daily;
+create policy adherence_daily_select_own on public.adherence_daily
+for select to authenticated
+using (user_id = (select auth.uid()));
+
+drop policy if exists adherence_weekly_select_own on public.adherence_weekly;
+create policy adherence_weekly_select_own on public.adherence_weekly
 for select to authenticated
 using (user_id = (select auth.uid()));
 

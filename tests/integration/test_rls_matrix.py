@@ -57,6 +57,8 @@ ACCESS: dict[str, str] = {
     # planning
     "calendar_events": "S",
     "adherence_records": "S",
+    "adherence_daily": "S",
+    "adherence_weekly": "S",
     "plan_change_events": "S",
     "day_overrides": "S",
     "user_context_log": "SIUD",
