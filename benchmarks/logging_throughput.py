@@ -2,10 +2,9 @@
 
 Set-up: a throwaway database with USERS users (time zone Europe/Berlin), each with the same
 generated 12-week program (the real generator, stored with ``store_program_bundle``) that started
-WEEKS_BACK weeks before this week's Monday, so every log below falls on a real planned day. The
-programs are stored with the calendar_events triggers off (set-up only: the adherence lay-out
-would score every past day of every program, about 0.5 s a program here, where a real program
-starts today), so the first log of a day scores that day's plan in full.
+WEEKS_BACK weeks before this week's Monday, so every log below falls on a real planned day (storing
+it lays out the adherence of its days: the past ones are skipped, so each log below re-scores a
+decided day, as a late log does).
 
 What one log is, exactly as a client sends it through PostgREST (one request = one transaction
 with PostgREST's prelude: ``set_config('role', 'authenticated')``, ``request.jwt.claims``, ...;
@@ -236,14 +235,12 @@ def _store_programs(db_url: str, users: list[uuid.UUID], start: dt.date) -> None
                 start_date=start, duration_weeks=12,
             )  # fmt: skip
         document = generate_program(inputs).model_dump(mode="json")
-        # Set-up only: no adherence lay-out of the past weeks (see the module's docstring).
-        with _triggers_disabled(db_url, ["calendar_events"]):
-            for user in users:
-                with database.as_service() as conn:
-                    conn.execute(
-                        "select public.store_program_bundle(%s)",
-                        (Jsonb({**document, "user_id": str(user)}),),
-                    )
+        for user in users:
+            with database.as_service() as conn:
+                conn.execute(
+                    "select public.store_program_bundle(%s)",
+                    (Jsonb({**document, "user_id": str(user)}),),
+                )
     finally:
         database.close()
 

@@ -218,6 +218,10 @@ grant select on public.adherence_daily, public.adherence_weekly to authenticated
 grant select, insert, update, delete on public.adherence_daily, public.adherence_weekly to service_role;
 
 -- --------------------------------------------------------------- scoring ---
+--
+-- The matching functions run their statements with generic plans (plan_cache_mode): their
+-- queries are per user and day, which an index answers whatever the values, and re-planning them
+-- for every log (PL/pgSQL's custom plans) cost more than running them.
 
 create function private.program_in_force(user_id uuid, day date)
 returns uuid
@@ -267,44 +271,22 @@ comment on function private.time_of_day_slot(time) is
 'The planning slot of a local clock time: early_morning [04,07), morning [07,11), midday [11,14), '
 'afternoon [14,17), evening [17,21), night otherwise (as the calendar lays out meals).';
 
-create function private.score_breakdown(kind text, terms numeric[])
-returns jsonb
-language plpgsql
-immutable
-set search_path = ''
-as $$
-begin
-    -- Rounded to 12 places first (see meal_pairs), then to 4.
-    return (
-        select jsonb_object_agg(t.name, round(round(t.term, 12), 4))
-        from unnest(
-            case kind
-                when 'session' then array['category', 'exercises', 'volume', 'time_of_day']
-                else array['meal_type', 'kcal', 'protein', 'carbs', 'fat']
-            end,
-            terms
-        ) as t (name, term)
-    );
-end;
-$$;
-
-comment on function private.score_breakdown(text, numeric[]) is
-'adherence_records.breakdown of a match: the weighted terms of session_pairs (kind session) or '
-'meal_pairs (kind meal) by name, rounded to 4 places.';
-
-create function private.session_pairs(user_id uuid, day date, zone text, event_ids uuid[])
+create function private.session_pairs(
+    user_id uuid, day date, zone text, ids uuid[], kinds text[], minutes integer[], slots text[]
+)
 returns table (item_id uuid, log_id uuid, score numeric, terms numeric[])
 language plpgsql
 stable
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
 begin
     return query
         with items as materialized (
-            select s.id, s.session_kind, s.planned_duration_minutes, ce.time_of_day
-            from public.calendar_events as ce
-            inner join public.session_instances as s on ce.ref_id = s.id
-            where ce.id = any(session_pairs.event_ids) and ce.ref_table = 'session_instances'
+            select i.id, i.session_kind, i.planned_duration_minutes, i.time_of_day
+            from unnest(ids, kinds, minutes, slots)
+                as i (id, session_kind, planned_duration_minutes, time_of_day)
+            where i.session_kind is not null
         ),
 
         plan_items as materialized (
@@ -421,41 +403,45 @@ begin
 end;
 $$;
 
-comment on function private.session_pairs(uuid, date, text, uuid[]) is
-'DOMAIN §6 similarity of every planned session among event_ids with every activity the user logged '
+comment on function private.session_pairs(uuid, date, text, uuid[], text[], integer[], text[]) is
+'DOMAIN §6 similarity of every planned session (ids[i] of session kind kinds[i], planned minutes[i], '
+'time of day slots[i]; entries with a NULL kind are not sessions) with every activity the user logged '
 'on day: category 0.4, exercise overlap 0.3, volume ratio 0.2 (sets x reps x kg, else minutes), '
 'time of day 0.1 (zone = the user''s time zone). Returns (session id, activity id, score, the four '
 'weighted terms unrounded).';
 
-create function private.meal_pairs(user_id uuid, day date, event_ids uuid[])
+create function private.meal_pairs(
+    user_id uuid,
+    day date,
+    ids uuid[],
+    meal_types text[],
+    kcal numeric[],
+    protein numeric[],
+    carbs numeric[],
+    fat numeric[]
+)
 returns table (item_id uuid, log_id uuid, score numeric, terms numeric[])
 language plpgsql
 stable
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
 begin
     return query
     -- The score is rounded to 12 places first: numeric division leaves ~1e-20 errors, which must
     -- not turn an exact half (e.g. 0.3875) down.
     select
-        m.id,
+        g.id,
         ml.id,
         round(round(t.meal_type + t.kcal + t.protein + t.carbs + t.fat, 12), 3),
         array[t.meal_type, t.kcal, t.protein, t.carbs, t.fat]
-    from public.calendar_events as ce
-    inner join public.meal_instances as m on ce.ref_id = m.id
-    cross join lateral (
-        select
-            (m.targets ->> 'kcal')::numeric as kcal,
-            (m.targets ->> 'protein_g')::numeric as protein,
-            (m.targets ->> 'carbs_g')::numeric as carbs,
-            (m.targets ->> 'fat_g')::numeric as fat
-    ) as g
+    from unnest(ids, meal_types, kcal, protein, carbs, fat)
+        as g (id, meal_type, kcal, protein, carbs, fat)
     inner join public.meals as ml on ml.user_id = meal_pairs.user_id and ml.local_date = meal_pairs.day
     -- weight x accuracy max(0, 1 - |actual - target| / target); a zero target is met only by zero.
     cross join lateral (
         select
-            case when ml.meal_type = m.meal_type then 0.3 else 0 end as meal_type,
+            case when ml.meal_type = g.meal_type then 0.3 else 0 end as meal_type,
             0.25 * case
                 when g.kcal > 0 then greatest(0, 1 - abs(ml.total_kcal - g.kcal) / g.kcal)
                 else (ml.total_kcal = 0)::integer
@@ -474,14 +460,16 @@ begin
             end as fat
     ) as t
     where
-        ce.id = any(meal_pairs.event_ids)
-        and ce.ref_table = 'meal_instances'
+        g.meal_type is not null
         and exists (select from public.meal_items as x where x.meal_id = ml.id and x.user_id = ml.user_id);
 end;
 $$;
 
-comment on function private.meal_pairs(uuid, date, uuid[]) is
-'DOMAIN §6 similarity of every planned meal among event_ids with every meal (with items) the user logged '
+comment on function private.meal_pairs(
+    uuid, date, uuid[], text[], numeric[], numeric[], numeric[], numeric[]
+) is
+'DOMAIN §6 similarity of every planned meal (ids[i] of meal_types[i] with targets kcal[i], protein[i], '
+'carbs[i], fat[i]; entries with a NULL type are not meals) with every meal (with items) the user logged '
 'on day: meal type 0.3, then kcal 0.25, protein 0.20, carbs 0.15, fat 0.10, each x max(0, '
 '1 - |a - t| / t) (a zero target is met only by zero). Returns (meal instance id, meal id, score, the '
 'five weighted terms unrounded).';
@@ -492,6 +480,7 @@ create function private.refresh_adherence_rollups(user_id uuid, day date, kinds 
 returns void
 language plpgsql
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
 declare
     monday date := pg_catalog.date_trunc('week', day)::date;
@@ -613,20 +602,28 @@ create function private.rematch_day(
 returns void
 language plpgsql
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
 declare
     kinds text[] := case when kind is null then array['session', 'meal'] else array[kind] end;
     zone text;
     program uuid;
-    event_ids uuid[];
     item_ids uuid[];
     item_kinds text[];
+    item_slots text[];
+    session_kinds text[];
+    session_minutes integer[];
+    meal_types text[];
+    target_kcal numeric[];
+    target_protein numeric[];
+    target_carbs numeric[];
+    target_fat numeric[];
     pair record;
     matched_items uuid[] := array[]::uuid[];
     matched_logs uuid[] := array[]::uuid[];
     scores numeric[] := array[]::numeric[];
-    breakdowns jsonb[] := array[]::jsonb[];
-    changed boolean;
+    matched_terms jsonb[] := array[]::jsonb[];
+    rollups_current boolean;
 begin
     -- One re-scoring at a time per user and week: the day's matches and the week's rollup are
     -- read and written as a whole (READ COMMITTED: the next one sees this one's rows).
@@ -649,15 +646,30 @@ begin
         return;
     end if;
 
-    -- The items matched automatically: the day's planned items of these kinds without a manual verdict.
-    select array_agg(ce.id), array_agg(ce.ref_id), array_agg(k.kind)
-    into event_ids, item_ids, item_kinds
+    -- The items matched automatically: the day's planned items of these kinds without a manual
+    -- verdict, with what their scores need (read once, handed to the pair functions as arrays).
+    select
+        array_agg(ce.ref_id),
+        array_agg(k.kind),
+        array_agg(ce.time_of_day),
+        array_agg(s.session_kind),
+        array_agg(s.planned_duration_minutes::integer),
+        array_agg(m.meal_type),
+        array_agg((m.targets ->> 'kcal')::numeric),
+        array_agg((m.targets ->> 'protein_g')::numeric),
+        array_agg((m.targets ->> 'carbs_g')::numeric),
+        array_agg((m.targets ->> 'fat_g')::numeric)
+    into
+        item_ids, item_kinds, item_slots, session_kinds, session_minutes, meal_types, target_kcal,
+        target_protein, target_carbs, target_fat
     from public.calendar_events as ce
     cross join lateral (
         select case ce.event_type when 'training' then 'session' else 'meal' end as kind
     ) as k
     left join public.session_instances as s
         on ce.ref_table = 'session_instances' and ce.ref_id = s.id
+    left join public.meal_instances as m
+        on ce.ref_table = 'meal_instances' and ce.ref_id = m.id
     where
         ce.user_id = rematch_day.user_id
         and ce.date = rematch_day.day
@@ -673,14 +685,19 @@ begin
         );
 
     -- Greedy: best pairs first; a pair is taken when neither side is taken yet.
-    if event_ids is not null then
+    if item_ids is not null then
         for pair in
             select 'session' as kind, p.item_id, p.log_id, p.score, p.terms
-            from private.session_pairs(rematch_day.user_id, day, zone, event_ids) as p
+            from private.session_pairs(
+                rematch_day.user_id, day, zone, item_ids, session_kinds, session_minutes, item_slots
+            ) as p
             where 'session' = any(kinds) and p.score >= 0.3
             union all
             select 'meal', p.item_id, p.log_id, p.score, p.terms
-            from private.meal_pairs(rematch_day.user_id, day, event_ids) as p
+            from private.meal_pairs(
+                rematch_day.user_id, day, item_ids, meal_types, target_kcal, target_protein,
+                target_carbs, target_fat
+            ) as p
             where 'meal' = any(kinds) and p.score >= 0.3
             order by score desc, item_id asc, log_id asc
         loop
@@ -690,7 +707,7 @@ begin
             matched_items := matched_items || pair.item_id;
             matched_logs := matched_logs || pair.log_id;
             scores := scores || pair.score;
-            breakdowns := breakdowns || private.score_breakdown(pair.kind, pair.terms);
+            matched_terms := matched_terms || to_jsonb(pair.terms);
         end loop;
     end if;
 
@@ -701,7 +718,23 @@ begin
             i.kind,
             m.log_id,
             m.score,
-            coalesce(m.breakdown, '{}') as breakdown,
+            -- The weighted terms by name, rounded to 12 places first (see meal_pairs), then to 4.
+            coalesce(
+                (
+                    select
+                        jsonb_object_agg(
+                            n.name, round(round((m.terms ->> (n.ordinal - 1)::integer)::numeric, 12), 4)
+                        )
+                    from unnest(
+                        case i.kind
+                            when 'session' then array['category', 'exercises', 'volume', 'time_of_day']
+                            else array['meal_type', 'kcal', 'protein', 'carbs', 'fat']
+                        end
+                    ) with ordinality as n (name, ordinal)
+                    where m.terms is not null
+                ),
+                '{}'
+            ) as breakdown,
             -- DOMAIN §6 bands (only pairs scoring >= 0.3 were matched).
             case
                 when m.score >= 0.8 then 'completed'
@@ -710,8 +743,8 @@ begin
                 else 'skipped'
             end as status
         from unnest(item_ids, item_kinds) as i (item_id, kind)
-        left join unnest(matched_items, matched_logs, scores, breakdowns)
-            as m (item_id, log_id, score, breakdown)
+        left join unnest(matched_items, matched_logs, scores, matched_terms)
+            as m (item_id, log_id, score, terms)
             on i.item_id = m.item_id
         where m.item_id is not null or rematch_day.day < (as_of at time zone zone)::date
     ),
@@ -780,19 +813,104 @@ begin
             and r.planned_entity_id = p.item_id
             and p.item_id not in (select v.item_id from verdicts as v)
         returning 1
-    )
+    ),
 
-    select exists (
-        select from verdicts as v
+    -- Status changes of the automatic items; the calendar, the sessions' own state and the
+    -- rollups follow them in the same statement (the rollups by the difference in counts).
+    moves as (
+        select
+            coalesce(v.kind, p.kind) as kind,
+            coalesce(v.item_id, p.item_id) as item_id,
+            p.status as old_status,
+            v.status as new_status
+        from verdicts as v
         full join previous as p on v.item_id = p.item_id
         where v.status is distinct from p.status
-    )
-    into changed;
+    ),
 
-    -- The calendar, the session's own state and the rollups follow the statuses (when they changed).
-    if not (changed or refresh) then
+    deltas as (
+        select
+            m.kind,
+            count(*) filter (where m.new_status = 'completed')
+            - count(*) filter (where m.old_status = 'completed') as completed_items,
+            count(*) filter (where m.new_status = 'similar')
+            - count(*) filter (where m.old_status = 'similar') as similar_items,
+            count(*) filter (where m.new_status = 'partial')
+            - count(*) filter (where m.old_status = 'partial') as partial_items,
+            count(*) filter (where m.new_status = 'skipped')
+            - count(*) filter (where m.old_status = 'skipped') as skipped_items
+        from moves as m
+        group by m.kind
+    ),
+
+    daily as (
+        update public.adherence_daily as d
+        set
+            completed_items = d.completed_items + x.completed_items,
+            similar_items = d.similar_items + x.similar_items,
+            partial_items = d.partial_items + x.partial_items,
+            skipped_items = d.skipped_items + x.skipped_items
+        from deltas as x
+        where
+            not rematch_day.refresh  -- a recount follows
+            and d.user_id = rematch_day.user_id
+            and d.date = rematch_day.day
+            and d.kind = x.kind
+        returning d.kind
+    ),
+
+    weekly as (
+        update public.adherence_weekly as w
+        set
+            completed_items = w.completed_items + x.completed_items,
+            similar_items = w.similar_items + x.similar_items,
+            partial_items = w.partial_items + x.partial_items,
+            skipped_items = w.skipped_items + x.skipped_items
+        from deltas as x
+        where
+            not rematch_day.refresh
+            and w.user_id = rematch_day.user_id
+            and w.week_start = pg_catalog.date_trunc('week', rematch_day.day)::date
+            and w.kind = x.kind
+            and x.kind in (select d.kind from daily as d)  -- else both are recounted below
+        returning w.kind
+    ),
+
+    events as (
+        update public.calendar_events as ce
+        set status = coalesce(
+            m.new_status, case when ce.status = 'modified' then 'modified' else 'planned' end
+        )
+        from moves as m
+        where
+            ce.user_id = rematch_day.user_id
+            and ce.date = rematch_day.day
+            and ce.program_id = program
+            and ce.ref_id = m.item_id
+        returning ce.id
+    ),
+
+    sessions as (
+        update public.session_instances as si
+        set state = coalesce(
+            m.new_status, case when si.state = 'modified' then 'modified' else 'planned' end
+        )
+        from moves as m
+        where m.kind = 'session' and si.id = m.item_id and si.user_id = rematch_day.user_id
+        returning si.id
+    )
+
+    -- Every kind with a change must have found its rollup rows (laid out with the plan);
+    -- otherwise they are recounted below.
+    select
+        (select count(*) from deltas as x) = (select count(*) from daily as d)
+        and (select count(*) from deltas as x) = (select count(*) from weekly as w)
+    into rollups_current;
+
+    if rollups_current and not refresh then
         return;
     end if;
+    -- Recount: asked for (a manual verdict or a new plan changed the day) or rollup rows missing.
     with statuses as (
         select
             ce.id as event_id,
@@ -837,8 +955,9 @@ comment on function private.rematch_day(uuid, date, text, timestamptz, boolean) 
 'Re-scores one user''s day (DOMAIN §6) for kind (session, meal, or NULL for both): every planned item '
 'of the program in force (rest sessions and items with a manual verdict aside) against every activity '
 'or meal logged that local day, best pairs first; writes adherence_records (matched, or skipped once '
-'the day is over at as_of); when a status changed (or refresh), the calendar status, the session state '
-'and the day''s and week''s rollups. Serialized per user and ISO week.';
+'the day is over at as_of) and, for the items whose status changed, the calendar status, the session '
+'state and the rollup counts; with refresh (or rollup rows missing) the whole day''s statuses and rollups '
+'are recomputed. Serialized per user and ISO week.';
 
 -- -------------------------------------------------------------- triggers ---
 
@@ -979,6 +1098,7 @@ create function private.lay_out_adherence(user_ids uuid[], days date[])
 returns void
 language plpgsql
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
 declare
     entry record;
@@ -1111,6 +1231,7 @@ create function private.close_past_days(as_of timestamptz default now())
 returns integer
 language plpgsql
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
 declare
     entry record;
@@ -1150,8 +1271,9 @@ comment on function private.close_past_days(timestamptz) is
 revoke execute on function private.user_local_date(uuid, timestamptz),
 private.activities_set_local_date(), private.meals_set_local_date(),
 private.program_in_force(uuid, date), private.time_of_day_slot(time),
-private.score_breakdown(text, numeric[]), private.session_pairs(uuid, date, text, uuid[]),
-private.meal_pairs(uuid, date, uuid[]), private.refresh_adherence_rollups(uuid, date, text[], uuid),
+private.session_pairs(uuid, date, text, uuid[], text[], integer[], text[]),
+private.meal_pairs(uuid, date, uuid[], text[], numeric[], numeric[], numeric[], numeric[]),
+private.refresh_adherence_rollups(uuid, date, text[], uuid),
 private.rematch_day(uuid, date, text, timestamptz, boolean), private.rematch_days(uuid[], date[], text),
 private.logs_rematch(), private.exercise_sets_rematch(), private.lay_out_adherence(uuid[], date[]),
 private.calendar_events_rematch(),
