@@ -461,7 +461,10 @@ begin
     ) as t
     where
         g.meal_type is not null
-        and exists (select from public.meal_items as x where x.meal_id = ml.id and x.user_id = ml.user_id);
+        and (
+            ml.total_kcal > 0
+            or exists (select from public.meal_items as x where x.meal_id = ml.id and x.user_id = ml.user_id)
+        );
 end;
 $$;
 
@@ -627,14 +630,16 @@ declare
 begin
     -- One re-scoring at a time per user and week: the day's matches and the week's rollup are
     -- read and written as a whole (READ COMMITTED: the next one sees this one's rows).
-    perform pg_catalog.pg_advisory_xact_lock(
-        pg_catalog.hashtext('private.rematch_day'),
-        pg_catalog.hashtext(rematch_day.user_id::text || pg_catalog.date_trunc('week', day)::date::text)
-    );
     select
         coalesce((select p.timezone from public.profiles as p where p.id = rematch_day.user_id), 'UTC'),
         private.program_in_force(rematch_day.user_id, day)
-    into zone, program;
+    into zone, program
+    from (
+        select pg_catalog.pg_advisory_xact_lock(
+            pg_catalog.hashtext('private.rematch_day'),
+            pg_catalog.hashtext(rematch_day.user_id::text || pg_catalog.date_trunc('week', day)::date::text)
+        )
+    ) as locked;
     if program is null then
         -- Nothing planned: only rollup rows of a program that no longer plans the day can be stale.
         if exists (
@@ -1007,9 +1012,15 @@ begin
             select n.user_id, n.local_date from new_rows as n
         ) as d;
     end if;
-    perform private.rematch_days(
-        user_ids, days, case tg_table_name when 'activities' then 'session' else 'meal' end
-    );
+    if cardinality(user_ids) = 1 then  -- one row: no sorting of days to do
+        perform private.rematch_day(
+            user_ids[1], days[1], case tg_table_name when 'activities' then 'session' else 'meal' end
+        );
+    else
+        perform private.rematch_days(
+            user_ids, days, case tg_table_name when 'activities' then 'session' else 'meal' end
+        );
+    end if;
     return null;
 end;
 $$;
@@ -1070,7 +1081,11 @@ begin
         from public.activities as a
         where a.id in (select o.activity_id from old_rows as o union select n.activity_id from new_rows as n);
     end if;
-    perform private.rematch_days(user_ids, days, 'session');
+    if cardinality(user_ids) = 1 then  -- one activity: no sorting of days to do
+        perform private.rematch_day(user_ids[1], days[1], 'session');
+    else
+        perform private.rematch_days(user_ids, days, 'session');
+    end if;
     return null;
 end;
 $$;
