@@ -626,6 +626,10 @@ declare
     matched_logs uuid[] := array[]::uuid[];
     scores numeric[] := array[]::numeric[];
     matched_terms jsonb[] := array[]::jsonb[];
+    move_kinds text[];
+    move_items uuid[];
+    move_old text[];
+    move_new text[];
     rollups_current boolean;
 begin
     -- One re-scoring at a time per user and week: the day's matches and the week's rollup are
@@ -820,8 +824,7 @@ begin
         returning 1
     ),
 
-    -- Status changes of the automatic items; the calendar, the sessions' own state and the
-    -- rollups follow them in the same statement (the rollups by the difference in counts).
+    -- Status changes of the automatic items.
     moves as (
         select
             coalesce(v.kind, p.kind) as kind,
@@ -831,6 +834,21 @@ begin
         from verdicts as v
         full join previous as p on v.item_id = p.item_id
         where v.status is distinct from p.status
+    )
+
+    select array_agg(m.kind), array_agg(m.item_id), array_agg(m.old_status), array_agg(m.new_status)
+    into move_kinds, move_items, move_old, move_new
+    from moves as m;
+
+    if move_items is null and not refresh then
+        return;  -- no status changed: the calendar and the rollups stand
+    end if;
+
+    -- The calendar, the sessions' own state and the rollups follow the status changes (the
+    -- rollups by the difference in counts).
+    with moves as (
+        select m.kind, m.item_id, m.old_status, m.new_status
+        from unnest(move_kinds, move_items, move_old, move_new) as m (kind, item_id, old_status, new_status)
     ),
 
     deltas as (
