@@ -406,15 +406,16 @@ def _log_meal_day(conn: psycopg.Connection[Any], log: MealDayLog) -> list[uuid.U
 
 def _days(logs: Sequence[MealLog]) -> list[MealDayLog]:
     """The same meal logs grouped per user and day, in the order of their first meal."""
-    days: dict[tuple[uuid.UUID, str], list[MealLog]] = {}
+    days: dict[tuple[uuid.UUID, str], list[tuple[MealLog, dict[str, Any]]]] = {}
     for log in logs:
-        days.setdefault((log.user, json.loads(log.meal)[0]["local_date"]), []).append(log)
+        meal = json.loads(log.meal)[0]
+        days.setdefault((log.user, meal["local_date"]), []).append((log, meal))
     return [
         MealDayLog(
-            group[0].user,
-            group[0].claims,
-            json.dumps([json.loads(log.meal)[0] for log in group]),
-            [log.items for log in group],
+            group[0][0].user,
+            group[0][0].claims,
+            json.dumps([meal for _log, meal in group]),
+            [log.items for log, _meal in group],
         )
         for group in days.values()
     ]

@@ -4,10 +4,13 @@
 --   * activities.local_date and meals.local_date: the user's calendar day of a log (in the
 --     profile's time zone when it was logged), kept by trigger; the plan is by local date too.
 --   * private.rematch_day(user, date): re-scores one user's day from scratch (greedy best pairs
---     first), writes adherence_records, calendar_events.status and session_instances.state, and
---     refreshes the rollups. Statement triggers on activities, exercise_sets and meals call it
---     for every day a statement touched, so editing or deleting a log re-scores its day.
---   * adherence_daily / adherence_weekly: counts per user, day (ISO week) and kind.
+--     first), writes the changed adherence_records and, for the statuses that moved,
+--     calendar_events.status, session_instances.state and the rollup counts. Statement triggers
+--     on activities, exercise_sets and meals call it for every day a statement touched, so
+--     editing or deleting a log re-scores its day.
+--   * adherence_daily / adherence_weekly: counts per user, day (ISO week) and kind, laid out
+--     with the plan (private.lay_out_adherence) and recounted when a plan or a manual verdict
+--     changes a day.
 --   * public.set_adherence: a user's own verdict ("done, but different"), kept by re-scoring.
 --   * private.close_past_days: marks planned items of ended days without a match as skipped;
 --     pg_cron runs it hourly where pg_cron lives (each user's day closes after their midnight).
@@ -726,6 +729,11 @@ begin
             i.item_id,
             i.kind,
             m.log_id,
+            case
+                when m.log_id is null then null
+                when i.kind = 'session' then 'activity'
+                else 'meal'
+            end as log_type,
             m.score,
             -- The weighted terms by name, rounded to 12 places first (see meal_pairs), then to 4.
             coalesce(
@@ -776,11 +784,7 @@ begin
             rematch_day.day,
             v.kind,
             v.item_id,
-            case
-                when v.log_id is null then null
-                when v.kind = 'session' then 'activity'
-                else 'meal'
-            end,
+            v.log_type,
             v.log_id,
             v.status,
             v.score,
@@ -795,11 +799,7 @@ begin
         update public.adherence_records as r
         set
             date = rematch_day.day,
-            actual_ref_type = case
-                when v.log_id is null then null
-                when v.kind = 'session' then 'activity'
-                else 'meal'
-            end,
+            actual_ref_type = v.log_type,
             actual_ref_id = v.log_id,
             status = v.status,
             similarity_score = v.score,
@@ -1030,15 +1030,9 @@ begin
             select n.user_id, n.local_date from new_rows as n
         ) as d;
     end if;
-    if cardinality(user_ids) = 1 then  -- one row: no sorting of days to do
-        perform private.rematch_day(
-            user_ids[1], days[1], case tg_table_name when 'activities' then 'session' else 'meal' end
-        );
-    else
-        perform private.rematch_days(
-            user_ids, days, case tg_table_name when 'activities' then 'session' else 'meal' end
-        );
-    end if;
+    perform private.rematch_days(
+        user_ids, days, case tg_table_name when 'activities' then 'session' else 'meal' end
+    );
     return null;
 end;
 $$;
@@ -1099,11 +1093,7 @@ begin
         from public.activities as a
         where a.id in (select o.activity_id from old_rows as o union select n.activity_id from new_rows as n);
     end if;
-    if cardinality(user_ids) = 1 then  -- one activity: no sorting of days to do
-        perform private.rematch_day(user_ids[1], days[1], 'session');
-    else
-        perform private.rematch_days(user_ids, days, 'session');
-    end if;
+    perform private.rematch_days(user_ids, days, 'session');
     return null;
 end;
 $$;
