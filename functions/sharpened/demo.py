@@ -6,13 +6,17 @@ the Data API's SQL (PostgREST's prelude, under RLS) and reads the profile back
 through the functions with the official ``supabase`` Python client. Issue 6
 logs the user's first day as a client would POST it (the planned workout, or a
 walk on a rest day; the planned meals and an extra snack) and prints the day's
-verdicts, adherence and nutrition views.
+verdicts, adherence and nutrition views. Issue 7 checks in a poor night, a
+stressful day and sore legs (POST /user_context_log), shows the day override the
+database proposes, approves it (RPC approve_adjustment) and prints the adjusted
+day, the notifications and the recorded transitions.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import textwrap
 import time
 import uuid
 from collections.abc import Callable
@@ -117,7 +121,9 @@ def run_demo(say: Say) -> int:
     _program(say, client, token, session_id)
     database = Database(stack.db_url, min_size=1, max_size=2)
     try:
-        _log_the_day(say, database, user_claims(user_id, email, settings=settings))
+        claims = user_claims(user_id, email, settings=settings)
+        today = _log_the_day(say, database, claims)
+        _adapt_the_day(say, database, claims, today)
     finally:
         database.close()
     say(f"\naccess token for {email} (1 h):\n{token}")
@@ -284,7 +290,8 @@ def _get(
         return [dict(row) for row in conn.execute(sql, params)]
 
 
-def _log_the_day(say: Say, database: Database, claims: dict[str, Any]) -> None:
+def _log_the_day(say: Say, database: Database, claims: dict[str, Any]) -> dt.date:
+    """Steps 9-13; returns the local date it logged (today)."""
     zone = ZoneInfo(str(ONBOARDING_ANSWERS["timezone"]))
     today = dt.datetime.now(zone).date()
     plan = _get(
@@ -298,6 +305,7 @@ def _log_the_day(say: Say, database: Database, claims: dict[str, Any]) -> None:
     _log_workout(say, database, claims, zone, today, plan)
     _log_meals(say, database, claims, zone, today, plan)
     _show_the_day(say, database, claims, today, plan)
+    return today
 
 
 def _clock(event: dict[str, Any]) -> dt.time:
@@ -609,3 +617,226 @@ def _show_the_day(
 
 def _num(value: Decimal | None) -> str:
     return "n/a" if value is None else f"{value:.0f}"
+
+
+# --------------------------------------------------- issue 7: the day adapts to the check-in
+
+# Today's check-in (DOMAIN §7): a short, poor night (poor_sleep, severity max(2, 5) = 5), a
+# stressful day (high_stress 8: training volume x0.85 and +150 kcal, whose nutrition part asks by
+# default) and sore legs (high_soreness 8). Sleep and soreness adjust training only, so on a rest
+# day the stress's +150 kcal is what remains to adjust.
+CHECK_IN: dict[str, Any] = {
+    "sleep_hours": 5.0,
+    "sleep_quality": 4,
+    "stress_level": 8,
+    "soreness_level": 8,
+    "energy_level": 4,
+}
+CHECK_IN_TRIGGERS = ("poor_sleep", "high_stress", "high_soreness")
+# What PostgREST runs for POST /user_context_log?on_conflict=user_id,date with
+# `Prefer: resolution=merge-duplicates` (an upsert: the payload's columns are updated).
+CHECK_IN_SQL = (
+    "insert into public.user_context_log (user_id, date, sleep_hours, sleep_quality, "
+    "stress_level, soreness_level, energy_level) select b.user_id, b.date, b.sleep_hours, "
+    "b.sleep_quality, b.stress_level, b.soreness_level, b.energy_level "
+    "from json_populate_recordset(null::public.user_context_log, %s::json) as b "
+    "on conflict (user_id, date) do update set sleep_hours = excluded.sleep_hours, "
+    "sleep_quality = excluded.sleep_quality, stress_level = excluded.stress_level, "
+    "soreness_level = excluded.soreness_level, energy_level = excluded.energy_level "
+    "returning date, sleep_hours, sleep_quality, stress_level, soreness_level, energy_level"
+)
+MODIFICATION_KEYS = (
+    "volume_multiplier",
+    "intensity_multiplier",
+    "rir_delta",
+    "set_delta",
+    "replace_session",
+    "kcal_delta",
+    "carbs_delta_g",
+)
+
+
+def _adapt_the_day(say: Say, database: Database, claims: dict[str, Any], today: dt.date) -> None:
+    zone = ZoneInfo(str(ONBOARDING_ANSWERS["timezone"]))
+    _step(say, 14, f"check in for {today} as the user: POST /user_context_log (upsert)")
+    logged = _post(
+        database, claims, "/user_context_log", CHECK_IN_SQL, [{**CHECK_IN, "date": today}]
+    )[0]
+    say(
+        f"    slept {_val(logged['sleep_hours'])} h (quality {logged['sleep_quality']}/10), "
+        f"stress {logged['stress_level']}/10, soreness {logged['soreness_level']}/10, "
+        f"energy {logged['energy_level']}/10"
+    )
+    say("    a trigger on user_context_log analyses the day (DOMAIN §7) and proposes an override")
+
+    _step(say, 15, "the proposed adjustment (GET /day_overrides?date=eq.<today>)")
+    found = _get(
+        database,
+        claims,
+        "/day_overrides",
+        "select id, status, approval, reason_codes, triggers, modifications, confidence, "
+        "explanation, apply_after from public.day_overrides where date = %s "
+        "and status in ('pending', 'approved', 'auto_applied')",
+        today,
+    )
+    training = _get(
+        database,
+        claims,
+        "/calendar_day",
+        "select title from public.calendar_day where date = %s and event_type = 'training' "
+        "and session_kind <> 'rest'",
+        today,
+    )
+    if not found:
+        say("    none: nothing planned today is affected by this check-in")
+        return
+    override = found[0]
+    say(
+        f"    status {override['status']}, approval {override['approval']}, "
+        f"confidence {_val(override['confidence'])}"
+    )
+    for reason in override["triggers"]:
+        modes = ", ".join(
+            f"{domain} {reason[domain]}"
+            for domain in ("training", "nutrition")
+            if reason[domain] is not None
+        )
+        say(f"    reason {reason['trigger']} (severity {_val(reason['severity'])}): {modes}")
+    for trigger in CHECK_IN_TRIGGERS:
+        if trigger not in override["reason_codes"]:
+            why = (
+                "it adjusts training only and no session is planned today"
+                if not training
+                else "every part of it is disabled in the user's preferences"
+            )
+            say(f"    reason {trigger}: dropped, {why}")
+    modifications = override["modifications"]
+    changes = ", ".join(
+        f"{key}={_val(modifications[key])}" for key in MODIFICATION_KEYS if key in modifications
+    )
+    for number, line in enumerate(textwrap.wrap(changes, 78)):
+        say(f"    {'modifications:' if number == 0 else '':<14} {line}")
+    for line in textwrap.wrap(override["explanation"], 92):
+        say(f"    | {line}")
+    if override["apply_after"] is not None:
+        say(
+            f"    applies by itself at {override['apply_after'].astimezone(zone):%H:%M} "
+            "(pg_cron, every 5 minutes) unless the user rejects it"
+        )
+    else:
+        say("    it waits for the user: approve_adjustment or reject_adjustment")
+
+    _step(say, 16, "the user approves it (POST /rest/v1/rpc/approve_adjustment)")
+    with database.as_user(claims, method="POST", path="/rpc/approve_adjustment") as conn:
+        approved = conn.execute(
+            "select status, applied_at, undo_until from public.approve_adjustment(%s)",
+            (override["id"],),
+        ).fetchone()
+    assert approved is not None
+    say(
+        f"    status {approved['status']}, applied at "
+        f"{approved['applied_at'].astimezone(zone):%H:%M}; undo_adjustment possible until "
+        f"{approved['undo_until'].astimezone(zone):%Y-%m-%d %H:%M}"
+    )
+
+    _show_the_adjusted_day(say, database, claims, today)
+    _show_the_notifications(say, database, claims, override["id"], zone)
+
+
+def _show_the_adjusted_day(
+    say: Say, database: Database, claims: dict[str, Any], today: dt.date
+) -> None:
+    _step(say, 17, "today's plan, adjusted (GET /calendar_day, /nutrition_today)")
+    plan = _get(
+        database,
+        claims,
+        "/calendar_day",
+        "select event_type, title, time_of_day, meal_time, meal_type, session_kind, "
+        "adjusted_session_kind, adjusted_exercises, targets, adjusted_targets, override_status, "
+        "adjustment_reasons from public.calendar_day where date = %s",
+        today,
+    )
+    plan.sort(key=_clock)
+    if plan:
+        say(
+            f"    override {plan[0]['override_status']}: "
+            f"{', '.join(plan[0]['adjustment_reasons'] or [])}"
+        )
+    for event in plan:
+        if event["event_type"] == "training":
+            if event["session_kind"] == "rest":
+                say(f"    training {event['title']}: rest day, nothing to adjust")
+                continue
+            kind = event["session_kind"]
+            if event["adjusted_session_kind"] != kind:
+                kind += f" -> {event['adjusted_session_kind']}"
+            say(f"    training {event['title']} ({kind}):")
+            for exercise in event["adjusted_exercises"] or []:
+                say(
+                    f"      {exercise['name']:<30} sets {exercise['planned_sets']} -> "
+                    f"{exercise['sets']}, RIR {_val(exercise['planned_target_rir'])} -> "
+                    f"{_val(exercise['target_rir'])}, %1RM "
+                    f"{_val(exercise['planned_target_pct_1rm'])} -> "
+                    f"{_val(exercise['target_pct_1rm'])}"
+                )
+        else:
+            planned, adjusted = event["targets"], event["adjusted_targets"]
+            say(
+                f"    meal     {event['meal_type']:<9} {_val(planned['kcal'])} -> "
+                f"{_val(adjusted['kcal'])} kcal, carbs {_val(planned['carbs_g'])} -> "
+                f"{_val(adjusted['carbs_g'])} g, protein {_val(adjusted['protein_g'])} g, "
+                f"fat {_val(adjusted['fat_g'])} g"
+            )
+    if not any(e["event_type"] == "training" and e["session_kind"] != "rest" for e in plan):
+        say("    training: no session planned today, nothing to adjust")
+    for row in _get(database, claims, "/nutrition_today", "select * from public.nutrition_today"):
+        say(
+            f"    nutrition_today: target {_num(row['target_kcal'])} kcal "
+            f"(kcal_adjustment {_num(row['kcal_adjustment'])}), carbs "
+            f"{_num(row['target_carbs_g'])} g, remaining {_num(row['kcal_remaining'])} kcal"
+        )
+
+
+def _show_the_notifications(
+    say: Say, database: Database, claims: dict[str, Any], override_id: uuid.UUID, zone: ZoneInfo
+) -> None:
+    _step(
+        say,
+        18,
+        "notifications and the recorded moves (GET /notifications, /day_override_transitions)",
+    )
+    for note in _get(
+        database,
+        claims,
+        "/notifications",
+        "select kind, priority, title, action_taken, read_at from public.notifications "
+        "where ref_table = 'day_overrides' and ref_id = %s order by created_at, kind",
+        override_id,
+    ):
+        say(
+            f"    {note['kind']:<20} {note['priority']:<6} {note['title']} "
+            f"({note['action_taken'] or 'no action'}, {'read' if note['read_at'] else 'unread'})"
+        )
+    for move in _get(
+        database,
+        claims,
+        "/day_override_transitions",
+        "select from_status, to_status, actor, created_at from public.day_override_transitions "
+        "where override_id = %s order by created_at",
+        override_id,
+    ):
+        say(
+            f"    {move['from_status'] or '(new)'} -> {move['to_status']} by {move['actor']} "
+            f"at {move['created_at'].astimezone(zone):%H:%M:%S}"
+        )
+
+
+def _val(value: object) -> str:
+    """A number as a person writes it (3, 67.5, 0.574), "-" for none."""
+    if value is None:
+        return "-"
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -1,8 +1,8 @@
 -- RLS policies for the planning subsystem (repeatable). Deny by default:
--- RLS is enabled in the migrations. A signed-in user reads their own
--- calendar, adherence (records and rollups), plan changes and day overrides (written by service
--- code), reads and writes their own context log and adjustment preferences,
--- and reads their notifications and marks them (the column privileges limit
+-- RLS is enabled in the migrations. A signed-in user reads their own calendar, adherence (records
+-- and rollups), plan changes, day overrides and their transitions (written by
+-- service code), reads and writes their own context log and adjustment preferences, and reads
+-- their notifications and marks them (the column privileges limit
 -- the update to read_at and action_taken).
 
 -- -------------------------------------------------------- calendar_events ---
@@ -42,6 +42,13 @@ using (user_id = (select auth.uid()));
 
 drop policy if exists day_overrides_select_own on public.day_overrides;
 create policy day_overrides_select_own on public.day_overrides
+for select to authenticated
+using (user_id = (select auth.uid()));
+
+-- ----------------------------------------------- day_override_transitions ---
+
+drop policy if exists day_override_transitions_select_own on public.day_override_transitions;
+create policy day_override_transitions_select_own on public.day_override_transitions
 for select to authenticated
 using (user_id = (select auth.uid()));
 

@@ -9,6 +9,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import httpx
@@ -91,12 +92,19 @@ def test_up_status_down_reset(stack: Stack) -> None:
     db_url = str(info["db_url"])
     with psycopg.connect(db_url) as conn:
         conn.execute("update public.profiles set units = 'imperial' where id = %s", (demo["id"],))
-        # The stack's database is pg_cron's: the adherence migration scheduled its hourly job.
-        job = conn.execute(
-            "select schedule, command, active from cron.job "
-            "where jobname = 'sharpened-close-past-days'"
-        ).fetchone()
-        assert job == ("7 * * * *", "select private.close_past_days()", True)
+        # The stack's database is pg_cron's: the migrations scheduled their jobs.
+        jobs = conn.execute(
+            "select jobname, schedule, command, active from cron.job order by jobname"
+        ).fetchall()
+        assert jobs == [
+            (
+                "sharpened-apply-due-overrides",
+                "*/5 * * * *",
+                "select private.apply_due_overrides()",
+                True,
+            ),
+            ("sharpened-close-past-days", "7 * * * *", "select private.close_past_days()", True),
+        ]
 
     stack.run("down")
     assert stack.run("status", check=False).returncode == 3
@@ -153,6 +161,11 @@ def test_demo_logs_a_day_and_prints_its_adherence_and_nutrition(stack: Stack) ->
         "[11] today's calendar",
         "[12] adherence today",
         "[13] nutrition today",
+        "[14] check in for",
+        "[15] the proposed adjustment",
+        "[16] the user approves it",
+        "[17] today's plan, adjusted",
+        "[18] notifications and the recorded moves",
     ):
         assert step in out
     email = out.rsplit("access token for ", 1)[1].split(" ", 1)[0]
@@ -189,6 +202,39 @@ def test_demo_logs_a_day_and_prints_its_adherence_and_nutrition(stack: Stack) ->
             " and local_date = %s",
             (user_id, today[0]),
         ).fetchone()
+        check_in = conn.execute(
+            "select sleep_hours, sleep_quality, stress_level, soreness_level"
+            " from public.user_context_log where user_id = %s and date = %s",
+            (user_id, today[0]),
+        ).fetchall()
+        overrides = conn.execute(
+            "select id, status, approval, reason_codes, modifications from public.day_overrides"
+            " where user_id = %s and date = %s",
+            (user_id, today[0]),
+        ).fetchall()
+        assert len(overrides) == 1
+        override_id = overrides[0][0]
+        moves = conn.execute(
+            "select from_status, to_status, actor from public.day_override_transitions"
+            " where override_id = %s order by created_at",
+            (override_id,),
+        ).fetchall()
+        notes = conn.execute(
+            "select kind, priority, title, action_taken, read_at is not null"
+            " from public.notifications where ref_table = 'day_overrides' and ref_id = %s"
+            " order by created_at, kind",
+            (override_id,),
+        ).fetchall()
+        adjusted = conn.execute(
+            "select event_type, session_kind, adjusted_exercises, meal_type, targets,"
+            " adjusted_targets from public.calendar_day where user_id = %s and date = %s",
+            (user_id, today[0]),
+        ).fetchall()
+        nutrition = conn.execute(
+            "select target_kcal, kcal_adjustment, target_carbs_g, kcal_remaining"
+            " from public.nutrition_today where user_id = %s",
+            (user_id,),
+        ).fetchone()
 
     planned_meals = [row for row in planned if row[0] == "meal"]
     assert planned_meals, "the program plans meals every day"
@@ -212,3 +258,91 @@ def test_demo_logs_a_day_and_prints_its_adherence_and_nutrition(stack: Stack) ->
     assert burned[0] is not None
     assert burned[0] > 0
     assert f"eaten {meals[1]:.0f} kcal in {meals[0]} meals, burned {burned[0]:.0f} kcal" in out
+
+    # Issue 7: the check-in, the override it caused, its approval and the adjusted day.
+    assert check_in == [(Decimal("5.0"), 4, 8, 8)]
+    assert "slept 5 h (quality 4/10), stress 8/10, soreness 8/10" in out
+    _id, status, approval, reasons, modifications = overrides[0]
+    sessions = len(planned) - len(planned_meals)
+    # High stress always has something to adjust (the meals, +150 kcal; its nutrition part asks
+    # by default, and ask wins); poor sleep and soreness adjust training only.
+    assert "high_stress" in reasons
+    assert ("poor_sleep" in reasons) == ("high_soreness" in reasons) == (sessions > 0)
+    assert approval == "ask"
+    assert status == "approved"
+    assert "    status pending, approval ask" in out
+    assert "status approved, applied at" in out
+    if sessions:
+        assert modifications["volume_multiplier"] == round(0.9 * 0.85 * 0.75, 3)
+        assert modifications["intensity_multiplier"] == 0.9
+        assert modifications["rir_delta"] == 1
+    else:
+        assert "volume_multiplier" not in modifications
+        assert "poor_sleep: dropped, it adjusts training only" in out
+    if not {"missed_workout", "high_adherence"} & set(reasons):
+        assert modifications["kcal_delta"] == 150
+    proposal = out.split("[15] ", 1)[1].split("[16] ", 1)[0]
+    printed = {word.rstrip(",") for word in proposal.split()}
+    for key, value in modifications.items():
+        assert f"{key}={_plain(value)}" in printed, key
+
+    # The adjusted plan as calendar_day serves it, and as the demo printed it.
+    for event_type, kind, exercises, meal_type, targets, adjusted_targets in adjusted:
+        if event_type == "meal":
+            assert (
+                f"meal     {meal_type:<9} {_plain(targets['kcal'])} -> "
+                f"{_plain(adjusted_targets['kcal'])} kcal, carbs {_plain(targets['carbs_g'])} -> "
+                f"{_plain(adjusted_targets['carbs_g'])} g" in out
+            )
+            continue
+        if kind == "rest":
+            continue
+        for exercise in exercises:
+            planned_sets = Decimal(exercise["planned_sets"])
+            volume = Decimal(str(modifications["volume_multiplier"]))
+            expected_sets = max(
+                1,
+                int((planned_sets * volume).quantize(Decimal(1), ROUND_HALF_UP))
+                + modifications.get("set_delta", 0),
+            )
+            assert exercise["sets"] == expected_sets, exercise
+            if exercise["planned_target_rir"] is not None:
+                assert exercise["target_rir"] == min(5, exercise["planned_target_rir"] + 1)
+            assert (
+                f"{exercise['name']:<30} sets {exercise['planned_sets']} -> {exercise['sets']}, "
+                f"RIR {_plain(exercise['planned_target_rir'])} -> "
+                f"{_plain(exercise['target_rir'])}, %1RM "
+                f"{_plain(exercise['planned_target_pct_1rm'])} -> "
+                f"{_plain(exercise['target_pct_1rm'])}" in out
+            )
+    planned_kcal = sum(Decimal(str(row[4]["kcal"])) for row in adjusted if row[0] == "meal")
+    adjusted_kcal = sum(Decimal(str(row[5]["kcal"])) for row in adjusted if row[0] == "meal")
+    assert abs(adjusted_kcal - planned_kcal - modifications["kcal_delta"]) <= Decimal("0.05") * len(
+        planned_meals
+    )
+    assert nutrition is not None
+    target_kcal, kcal_adjustment, target_carbs_g, kcal_remaining = nutrition
+    assert kcal_adjustment == modifications["kcal_delta"]
+    assert target_kcal == round(planned_kcal, 1) + kcal_adjustment
+    assert (
+        f"nutrition_today: target {target_kcal:.0f} kcal (kcal_adjustment {kcal_adjustment:.0f}),"
+        f" carbs {target_carbs_g:.0f} g, remaining {kcal_remaining:.0f} kcal" in out
+    )
+
+    # Every move recorded and notified: proposed by the system, approved by the user.
+    assert moves == [(None, "pending", "system"), ("pending", "approved", "user")]
+    assert "(new) -> pending by system at" in out
+    assert "pending -> approved by user at" in out
+    assert [(kind, priority) for kind, priority, *_ in notes] == [
+        ("adjustment_pending", "high"),
+        ("adjustment_applied", "low"),
+    ]
+    for kind, priority, title, action, read in notes:
+        assert action == "approved"
+        assert read is True
+        assert f"{kind:<20} {priority:<6} {title} ({action}, read)" in out
+
+
+def _plain(value: object) -> str:
+    """A number as the demo prints it (3, 67.5, 0.574), "-" for none."""
+    return "-" if value is None else f"{Decimal(str(value)).normalize():f}"

@@ -61,6 +61,7 @@ ACCESS: dict[str, str] = {
     "adherence_weekly": "S",
     "plan_change_events": "S",
     "day_overrides": "S",
+    "day_override_transitions": "S",
     "user_context_log": "SIUD",
     "adjustment_preferences": "SIUD",
     "notifications": "SU",

@@ -82,8 +82,9 @@ class ProgramService:
         duration_weeks: int = DEFAULT_WEEKS,
     ) -> dict[str, Any]:
         user_id = uuid.UUID(str(claims["sub"]))
-        start = start_date or dt.date.today()
         with self.db.as_user(claims, headers, "POST", path) as conn:
+            # Without a start date: the user's own today (their time zone), as the calendar is.
+            start = start_date or _local_today(conn, user_id)
             inputs = load_generator_inputs(
                 conn,
                 user_id,
@@ -179,3 +180,15 @@ class ProgramService:
 @lru_cache(maxsize=1)
 def program_service() -> ProgramService:
     return ProgramService(get_database())
+
+
+def _local_today(conn: Connection, user_id: uuid.UUID) -> dt.date:
+    """The user's calendar date now (profiles.timezone; UTC without a profile)."""
+    row = conn.execute(
+        "select (now() at time zone coalesce("
+        "(select p.timezone from public.profiles as p where p.id = %s), 'UTC'))::date as today",
+        (user_id,),
+    ).fetchone()
+    assert row is not None
+    today: dt.date = row["today"]
+    return today
