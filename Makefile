@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 SQL_SOURCES := supabase/migrations sql supabase/seed.sql supabase/tests/helpers.sql
 
-.PHONY: help setup dev demo test lint format clean bench
+.PHONY: help setup dev demo test lint format clean bench simulate
 
 help:
 	@echo "make dev    install what is missing, start the local stack, serve until Ctrl-C"
@@ -15,6 +15,7 @@ help:
 	@echo "make demo   the demo journey against the running local stack"
 	@echo "make lint   the static checks only"
 	@echo "make bench  the benchmarks (own throwaway cluster); report in benchmarks/results/latest.md"
+	@echo "make simulate  the reassessment controller against 30 synthetic users, 12 periods"
 	@echo "make setup  install only (Debian packages, npm ci, .venv)"
 
 setup: system-deps node_modules/.package-lock.json $(VENV)/.installed
@@ -49,6 +50,9 @@ test: lint
 
 bench: setup
 	$(BIN)/python -m benchmarks.run
+
+simulate: setup
+	$(BIN)/python -m sharpened.reassessment.simulation
 
 format: setup
 	$(BIN)/ruff format .

@@ -9,10 +9,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 import httpx
+import psycopg
 
 from sharpened.deploy import deploy
 from sharpened.pgcluster import free_port, start_throwaway_cluster
@@ -20,10 +21,20 @@ from sharpened.settings import PROJECT_ROOT
 
 
 @contextmanager
-def throwaway_database() -> Iterator[str]:
-    """A fresh cluster (fsync off) on a free port with this checkout deployed; yields its URL."""
+def throwaway_database(settings: Mapping[str, str] | None = None) -> Iterator[str]:
+    """A fresh cluster (fsync off) on a free port with this checkout deployed; yields its URL.
+
+    ``settings`` (e.g. shared_buffers and max_wal_size sized for a bulk load) are set with
+    ALTER SYSTEM and the cluster restarted before the deploy.
+    """
     cluster = start_throwaway_cluster(prefix="sharpened-bench-")
     try:
+        if settings:
+            with psycopg.connect(cluster.url(), autocommit=True) as conn:
+                for setting, value in settings.items():
+                    conn.execute(f"alter system set {setting} = '{value}'")
+            cluster.stop()
+            cluster.start()
         deploy(cluster.url(), progress=lambda _line: None)
         yield cluster.url()
     finally:

@@ -6,7 +6,13 @@ import datetime as dt
 import platform
 from pathlib import Path
 
-from benchmarks import consultation_turn, logging_throughput, program_generation, tracking_views
+from benchmarks import (
+    consultation_turn,
+    logging_throughput,
+    program_generation,
+    reassessment,
+    tracking_views,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.md"
 
@@ -17,6 +23,7 @@ def main() -> None:
         ("Program generation and storage (issue 5)", program_generation.run().lines()),
         ("Logging throughput (issue 6)", logging_throughput.run().lines()),
         ("Tracking views (issue 6)", tracking_views.run().lines()),
+        ("Reassessment worker (issue 8)", reassessment.run().lines()),
     ]
     header = [
         "# SHARPENED benchmarks",

@@ -22,19 +22,16 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 
-from benchmarks.common import summary
+from benchmarks.common import summary, throwaway_database
 from sharpened.auth import user_claims
 from sharpened.db import begin_request
-from sharpened.deploy import deploy
-from sharpened.pgcluster import start_throwaway_cluster
 
 USERS = 1000
 RUNS = 250
@@ -423,28 +420,8 @@ def count_rows(conn: psycopg.Connection[Any]) -> dict[str, int]:
     return counts
 
 
-@contextmanager
-def _bulk_database() -> Iterator[str]:
-    """A throwaway cluster (as benchmarks.common's) sized for a bulk load; yields its URL.
-
-    shared_buffers 1 GB and a larger WAL allowance (the default 128 MB and 1 GB make the load
-    thrash); a request of one user reads a few pages either way.
-    """
-    cluster = start_throwaway_cluster(prefix="sharpened-bench-")
-    try:
-        with psycopg.connect(cluster.url(), autocommit=True) as conn:
-            for setting, value in BULK_SETTINGS.items():
-                conn.execute(f"alter system set {setting} = '{value}'")
-        cluster.stop()
-        cluster.start()
-        deploy(cluster.url(), progress=lambda _line: None)
-        yield cluster.url()
-    finally:
-        cluster.destroy()
-
-
 def run(progress: Callable[[str], None] = print) -> Report:
-    with _bulk_database() as db_url:
+    with throwaway_database(BULK_SETTINGS) as db_url:
         progress(f"tracking views: generating a year of history for {USERS} users")
         started = time.perf_counter()
         generate(db_url, progress)

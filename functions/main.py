@@ -11,6 +11,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
+import psycopg
 from pydantic import BaseModel, ConfigDict, Field
 
 from sharpened import __version__
@@ -18,6 +19,12 @@ from sharpened.engines import coach_service, consultation_service
 from sharpened.errors import ApiError
 from sharpened.http import RequestContext, endpoint
 from sharpened.programs.service import program_service
+from sharpened.reassessment.worker import DEFAULT_BATCH_SIZE, run_until_empty, worker_name
+from sharpened.settings import get_settings
+
+#: The reassess function stops taking new batches after this many seconds (pg_cron calls it
+#: every 10 minutes; a batch in progress is finished).
+REASSESS_TIME_BUDGET_SECONDS = 50.0
 
 
 class ConsultationChatRequest(BaseModel):
@@ -38,6 +45,12 @@ class GenerateProgramRequest(BaseModel):
 
     start_date: dt.date | None = None
     duration_weeks: int = Field(default=12, ge=1, le=52)
+
+
+class ReassessRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    batch_size: int = Field(default=DEFAULT_BATCH_SIZE, ge=1, le=1000)
 
 
 class CoachChatRequest(BaseModel):
@@ -117,3 +130,25 @@ def generate_program(ctx: RequestContext) -> dict[str, Any]:
         start_date=body.start_date,
         duration_weeks=body.duration_weeks,
     )
+
+
+@endpoint("reassess", auth="service")
+def reassess(ctx: RequestContext) -> dict[str, Any]:
+    """Work the reassessment queue: batches until nothing is claimable or ~50 s are used."""
+    body = ctx.json(ReassessRequest) if ctx.request.content_length else ReassessRequest()
+    # Connections of its own (not the pool's), held for the whole call: one claims and reads
+    # while the other writes the previous batch. The role is the functions' database role,
+    # which reaches the queue.
+    url = get_settings().db_url
+    with (
+        psycopg.connect(url, connect_timeout=5) as conn,
+        psycopg.connect(url, connect_timeout=5) as writer,
+    ):
+        totals = run_until_empty(
+            conn,
+            worker_name("reassess-fn"),
+            body.batch_size,
+            time_budget=REASSESS_TIME_BUDGET_SECONDS,
+            writer=writer,
+        )
+    return totals.as_json()

@@ -8,8 +8,10 @@ import logging
 import os
 import signal
 import sys
+import time
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import psycopg
 
@@ -58,10 +60,13 @@ def cmd_local(args: argparse.Namespace) -> int:
         say(format_info(stack.connection_info()))
         return 0
     from sharpened.gateway import make_gateway
+    from sharpened.reassessment.relay import Relay
 
     os.environ.update(stack.functions_environment())  # the in-process functions use this stack
     get_settings.cache_clear()
     server = make_gateway(settings.functions_host, settings.functions_port)
+    # The database's function calls (pg_cron's reassessment runs) reach this server.
+    Relay(stack.db_url, stack.functions_url).start()
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the stack as cleanly as Ctrl-C
     say("\nlocal stack ready; serving until Ctrl-C\n")
     say(format_info(stack.connection_info()))
@@ -88,7 +93,13 @@ def cmd_functions_serve(args: argparse.Namespace) -> int:
     server = make_gateway(
         args.host or settings.functions_host, args.port or settings.functions_port
     )
-    say(f"serving functions on http://{server.host}:{server.port}/functions/v1/<name>")
+    base = f"http://{server.host}:{server.port}/functions/v1"
+    say(f"serving functions on {base}/<name>")
+    if args.relay:
+        from sharpened.reassessment.relay import Relay
+
+        Relay(settings.db_url, base).start()
+        say("relaying the database's function calls (private.function_calls) to it")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -133,6 +144,106 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(say)
 
 
+class ProgressBar:
+    """A one-line progress bar on stderr (a line per update when stderr is not a terminal)."""
+
+    def __init__(self, total: int, width: int = 30) -> None:
+        self.total = max(total, 0)
+        self.width = width
+        self.tty = sys.stderr.isatty()
+        self.started = time.perf_counter()
+
+    def update(self, done: int, detail: str) -> None:
+        total = max(self.total, done)
+        fraction = done / total if total else 1.0
+        filled = round(self.width * fraction)
+        elapsed = time.perf_counter() - self.started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        line = (
+            f"[{'#' * filled}{'.' * (self.width - filled)}] {done}/{total} ({rate:.0f}/s) {detail}"
+        )
+        if self.tty:
+            sys.stderr.write("\r" + line + "\x1b[K")
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _reassess_worker(url: str, batch_size: int, updates: Any) -> None:
+    """One worker process of `sharpened reassess`: reports each batch, then its totals."""
+    from sharpened.reassessment.worker import run_until_empty, worker_name
+
+    try:
+        with (
+            psycopg.connect(url, connect_timeout=5) as conn,
+            psycopg.connect(url, connect_timeout=5) as writer,
+        ):
+            total = run_until_empty(
+                conn,
+                worker_name("cli"),
+                batch_size,
+                progress=lambda batch: updates.put(("batch", batch.as_json())),
+                writer=writer,
+            )
+        updates.put(("total", total.as_json()))
+    except Exception as exc:
+        updates.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def cmd_reassess(args: argparse.Namespace) -> int:
+    import multiprocessing
+
+    from sharpened.reassessment.worker import BatchResult, claimable, enqueue_due, summary_line
+
+    if not 1 <= args.batch_size <= 1000:
+        raise ValueError("--batch-size must be between 1 and 1000")
+    if not 1 <= args.workers <= 32:
+        raise ValueError("--workers must be between 1 and 32")
+    url = args.db_url or get_settings().db_url
+    with psycopg.connect(url, connect_timeout=5) as conn:
+        if args.due:
+            say(f"queued {enqueue_due(conn)} due program(s)")
+        total_jobs = claimable(conn)
+    say(f"{total_jobs} job(s) to work with {args.workers} worker(s), batches of {args.batch_size}")
+    # Worker processes (the controllers are CPU work: threads would share one core).
+    ctx = multiprocessing.get_context("spawn")
+    updates = ctx.Queue()
+    started = time.perf_counter()
+    processes = [
+        ctx.Process(target=_reassess_worker, args=(url, args.batch_size, updates))
+        for _ in range(args.workers)
+    ]
+    for process in processes:
+        process.start()
+    bar = ProgressBar(total_jobs)
+    progress, summed, errors, finished = BatchResult(), BatchResult(), [], 0
+    while finished < len(processes):
+        kind, payload = updates.get()
+        if kind == "batch":
+            progress.add(BatchResult(**payload))
+            handled = progress.done + progress.already_done + progress.failed + progress.dead
+            bar.update(handled, f"failed {progress.failed + progress.dead}")
+        else:
+            finished += 1
+            if kind == "total":
+                summed.add(BatchResult(**payload))
+            else:
+                errors.append(payload)
+    for process in processes:
+        process.join()
+    bar.close()
+    summed.seconds = time.perf_counter() - started
+    say(summary_line(summed))
+    for error in errors:
+        print(f"error: a worker stopped: {error}", file=sys.stderr)
+    return 1 if errors else (0 if summed.failed + summed.dead == 0 else 2)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from sharpened.gates import check_advisors, check_plpgsql_lint
 
@@ -175,6 +286,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = fn_actions.add_parser("serve", help="serve /functions/v1/<name> in the foreground")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--relay",
+        action="store_true",
+        help="also deliver the database's queued function calls to this server (local stack)",
+    )
     functions.set_defaults(handler=cmd_functions_serve)
 
     user = commands.add_parser("user", help="local users (development only)")
@@ -204,6 +320,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="the demo journey against the running local stack")
     demo.set_defaults(handler=cmd_demo)
+
+    reassess = commands.add_parser(
+        "reassess", help="work the reassessment queue (DOMAIN §8) with a progress bar"
+    )
+    reassess.add_argument(
+        "--due", action="store_true", help="first queue every program whose reassessment is due"
+    )
+    reassess.add_argument("--batch-size", type=int, default=100, help="jobs per batch (1-1000)")
+    reassess.add_argument("--workers", type=int, default=1, help="parallel workers (default 1)")
+    reassess.add_argument("--db-url", help="default: SHARPENED_DB_URL")
+    reassess.set_defaults(handler=cmd_reassess)
 
     check = commands.add_parser("check", help="database gates used by `make test`")
     check.add_argument("gate", choices=("advisors", "lint"))

@@ -117,7 +117,7 @@ class LocalStack:
         progress(f"starting the functions server on {self.api_url} (log: {self.functions_log})")
         with self.functions_log.open("ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "sharpened.cli", "functions", "serve"],
+                [sys.executable, "-m", "sharpened.cli", "functions", "serve", "--relay"],
                 env={**os.environ, **self.functions_environment()},
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -1,6 +1,6 @@
 -- RLS policies for the planning subsystem (repeatable). Deny by default:
 -- RLS is enabled in the migrations. A signed-in user reads their own calendar, adherence (records
--- and rollups), plan changes, day overrides and their transitions (written by
+-- and rollups), plan changes and reassessments, day overrides and their transitions (written by
 -- service code), reads and writes their own context log and adjustment preferences, and reads
 -- their notifications and marks them (the column privileges limit
 -- the update to read_at and action_taken).
@@ -35,6 +35,13 @@ using (user_id = (select auth.uid()));
 
 drop policy if exists plan_change_events_select_own on public.plan_change_events;
 create policy plan_change_events_select_own on public.plan_change_events
+for select to authenticated
+using (user_id = (select auth.uid()));
+
+-- ---------------------------------------------------------- reassessments ---
+
+drop policy if exists reassessments_select_own on public.reassessments;
+create policy reassessments_select_own on public.reassessments
 for select to authenticated
 using (user_id = (select auth.uid()));
 

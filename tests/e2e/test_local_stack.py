@@ -104,6 +104,18 @@ def test_up_status_down_reset(stack: Stack) -> None:
                 True,
             ),
             ("sharpened-close-past-days", "7 * * * *", "select private.close_past_days()", True),
+            (
+                "sharpened-enqueue-reassessments",
+                "20 0 * * *",
+                "select private.enqueue_due_reassessments()",
+                True,
+            ),
+            (
+                "sharpened-run-reassessments",
+                "*/10 * * * *",
+                "select private.request_reassessment()",
+                True,
+            ),
         ]
 
     stack.run("down")

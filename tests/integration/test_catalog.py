@@ -31,6 +31,26 @@ def _violations(pg: PostgrestSession, query: str) -> list[dict[str, object]]:
     return pg.conn.execute(query).fetchall()
 
 
+def test_the_immutability_trigger_of_programs_watches_every_column_but_the_mutable_ones(
+    pg: PostgrestSession,
+) -> None:
+    """It fires on updates of the columns it lists: a column added later must be listed."""
+    rows = _violations(
+        pg,
+        """
+        select a.attname from pg_attribute as a
+        where a.attrelid = 'public.programs'::regclass and a.attnum > 0 and not a.attisdropped
+          and a.attname not in ('status', 'next_reassessment_date', 'updated_at')
+          and not exists (
+              select from pg_trigger as t
+              where t.tgrelid = 'public.programs'::regclass and t.tgname = 'programs_immutable'
+                and a.attnum = any(t.tgattr::int2[])
+          )
+        """,
+    )
+    assert rows == []
+
+
 def test_every_table_has_rls_enabled(pg: PostgrestSession) -> None:
     assert _public_tables(pg.conn)
     assert (

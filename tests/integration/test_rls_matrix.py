@@ -60,6 +60,7 @@ ACCESS: dict[str, str] = {
     "adherence_daily": "S",
     "adherence_weekly": "S",
     "plan_change_events": "S",
+    "reassessments": "S",
     "day_overrides": "S",
     "day_override_transitions": "S",
     "user_context_log": "SIUD",
