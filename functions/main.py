@@ -38,6 +38,7 @@ class ConsultationCompleteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     session_id: uuid.UUID
+    start_date: dt.date | None = None
 
 
 class GenerateProgramRequest(BaseModel):
@@ -114,7 +115,7 @@ def consultation_complete(ctx: RequestContext) -> dict[str, Any]:
     """Finish a complete consultation: generate and store its program (once), return the summary."""
     body = ctx.json(ConsultationCompleteRequest)
     return program_service().complete_consultation(
-        ctx.caller.claims, ctx.headers(), body.session_id
+        ctx.caller.claims, ctx.headers(), body.session_id, start_date=body.start_date
     )
 
 

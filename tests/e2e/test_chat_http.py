@@ -7,6 +7,7 @@ client over real HTTP), including its failures.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from collections.abc import Iterator
@@ -303,3 +304,61 @@ def test_consultation_complete_generates_exactly_one_program(
     summary = first.json()
     schedule_days = {entry["day_index"] for entry in summary["weekly_schedule"]}
     assert len(schedule_days) <= 4
+
+
+def test_consultation_complete_starts_the_program_on_the_given_date(
+    roomy_functions_url: str, e2e_db: str
+) -> None:
+    client = new_client(e2e_db)
+    with psycopg.connect(e2e_db) as conn:
+        conn.execute(
+            "update public.profiles set sex = 'male', date_of_birth = '1990-03-01', "
+            "height_cm = 180, weight_kg = 85, activity_level = 'moderate', "
+            "primary_goal = 'fat_loss', experience_level = 'intermediate', "
+            "workout_frequency = 3 where id = %s",
+            (client.user_id,),
+        )
+        today_row = conn.execute(
+            "select (now() at time zone coalesce((select timezone from public.profiles "
+            "where id = %s), 'UTC'))::date",
+            (client.user_id,),
+        ).fetchone()
+    assert today_row is not None
+    start = today_row[0] - dt.timedelta(days=14)  # two weeks into the program
+    for message in SCRIPTED_CONSULTATION:
+        assert post_turn(roomy_functions_url, client, message).status_code == 200
+
+    def complete(start_date: dt.date) -> httpx.Response:
+        return httpx.post(
+            f"{roomy_functions_url}/consultation-complete",
+            headers=client.headers,
+            json={"session_id": str(client.session_id), "start_date": start_date.isoformat()},
+            timeout=60,
+        )
+
+    response = complete(start)
+    assert response.status_code == 200, response.text
+    summary = response.json()
+    assert summary["program_start_date"] == start.isoformat()
+    assert summary["next_reassessment_date"] == (start + dt.timedelta(days=14)).isoformat()
+    assert summary["first_week"][0]["date"] == start.isoformat()
+    with psycopg.connect(e2e_db) as conn:
+        stored = conn.execute(
+            "select program_start_date, next_reassessment_date from public.programs where id = %s",
+            (summary["program_id"],),
+        ).fetchone()
+    assert stored == (start, start + dt.timedelta(days=14))
+    # A retry with another date answers with the stored program: the date does not move.
+    retry = complete(start + dt.timedelta(days=3))
+    assert retry.status_code == 200, retry.text
+    assert retry.json()["program_id"] == summary["program_id"]
+    assert retry.json()["program_start_date"] == start.isoformat()
+    assert count(e2e_db, "programs", client.user_id) == 1
+
+    bad = httpx.post(
+        f"{roomy_functions_url}/consultation-complete",
+        headers=client.headers,
+        json={"session_id": str(client.session_id), "start_date": "not-a-date"},
+        timeout=60,
+    )
+    assert bad.status_code == 422

@@ -140,9 +140,18 @@ class ProgramService:
             return _summary(conn, program_id)
 
     def complete_consultation(
-        self, claims: Mapping[str, Any], headers: Mapping[str, str], session_id: uuid.UUID
+        self,
+        claims: Mapping[str, Any],
+        headers: Mapping[str, str],
+        session_id: uuid.UUID,
+        *,
+        start_date: dt.date | None = None,
     ) -> dict[str, Any]:
-        """Generate the consultation's program (once): 422 until every section is complete."""
+        """Generate the consultation's program (once): 422 until every section is complete.
+
+        The program starts on start_date (default: the user's local today); a retry answers
+        with the program already stored, whatever start_date it brings.
+        """
         path = "/functions/v1/consultation-complete"
         with self.db.as_user(claims, headers, "POST", path) as conn:
             session = conn.execute(
@@ -173,7 +182,12 @@ class ProgramService:
                 {"missing": incomplete},
             )
         return self.generate(
-            claims, headers, path=path, source="consultation", session_id=session_id
+            claims,
+            headers,
+            path=path,
+            source="consultation",
+            session_id=session_id,
+            start_date=start_date,
         )
 
 
