@@ -8,12 +8,15 @@ noisy daily weights, missed weigh-ins and intake days, 12 periods of 14 days. As
   TDEE reference) and no change beyond the ±250 clamp;
 - never the wrong way for fat loss: kcal is never raised while losing slower than the target.
 
-Not asserted here: the issue's "observed rate within 0.1 kg/week of the target by period 4". The
-controller of DOMAIN §8 does not meet it for 14 of these 30 users (the trend's lag of about nine
-days, the ±250 clamp and the 50 kcal deadband slow it; weigh-in noise alone moves the observed
-rate by about 0.08 kg/week; some targets are out of reach of the floors). `make simulate` prints
-every trajectory and the count; the conflict is reported on the issue for a decision on DOMAIN or
-on the requirement.
+Not asserted here: the issue's "observed rate within 0.1 kg/week of the target by period 4". It
+cannot hold for every user under any controller: weigh-in noise alone moves a period's observed
+rate by about 0.08 kg/week (SD). The simulation measures that noise floor with an oracle that eats
+exactly what the true expenditure calls for: 27 of these 30 users are within at period 4, and
+75 % over 600 seeded replicas (`python -m sharpened.reassessment.simulation --replicas 20`). The
+DOMAIN §8 controller reaches 16/30 (53 % of the replicas): the trend's lag of about nine days, the
+±250 clamp and the 50 kcal deadband slow it further. `make simulate` prints every trajectory and
+these counts; the conflict is reported on the issue for a decision on DOMAIN or on the
+requirement.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from sharpened.reassessment.simulation import (
     default_population,
     main,
     simulate,
+    within_tolerance,
 )
 
 POPULATION = default_population()
@@ -93,10 +97,37 @@ def test_never_moves_the_wrong_way_for_fat_loss(trajectories: dict[str, Trajecto
     assert checked > 0  # the population does lose slower than planned at times
 
 
+def test_the_oracle_eats_at_the_target_rate() -> None:
+    """The noise-floor reference is right: with expenditure known, the true rate is the target."""
+    deviations = []
+    for user in POPULATION:
+        t = simulate(user, oracle=True)
+        assert all(p.change_kcal == 0 for p in t.periods), user.name
+        if t.best_safe_rate_kg_per_week == pytest.approx(t.target_rate_kg_per_week, abs=1e-3):
+            deviations += [
+                abs(p.true_rate_kg_per_week - t.target_rate_kg_per_week) for p in t.periods
+            ]
+    assert len(deviations) >= 20 * PERIODS
+    # only the intake noise remains: 150 kcal/day SD over 14 days is about 0.036 kg/week
+    assert sum(deviations) / len(deviations) < 0.05
+    # and the controller's users do worse on the same criterion, which is the controller's share
+    controlled = sum(within_tolerance(simulate(u)) for u in POPULATION)
+    known = sum(within_tolerance(simulate(u, oracle=True)) for u in POPULATION)
+    assert controlled <= known
+
+
 def test_main_prints_every_trajectory(capsys: pytest.CaptureFixture[str]) -> None:
-    main()
+    main([])
     out = capsys.readouterr().out
     for u in POPULATION:
         assert f"{u.name}:" in out
     assert out.count("\n") > len(POPULATION) * (PERIODS + 2)
     assert "within 0.1 kg/week of the target at period 4" in out
+    assert "Noise floor:" in out
+
+
+def test_replicas_print_both_shares(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["--replicas", "1"])
+    out = capsys.readouterr().out
+    assert f"Over {len(POPULATION)} seeded replicas: controller " in out
+    assert "oracle (measurement noise only)" in out
