@@ -158,8 +158,9 @@ def period_inputs(row: Mapping[str, Any]) -> tuple[PeriodInputs, ControllerState
     """A ``private.reassessment_inputs`` row as the controllers' inputs and stored state.
 
     The trend's seed for a program without a carried trend is the EWMA of the weigh-ins before
-    the period (the aggregate reaches 28 days back), else the program's starting weight when the
-    row carries one, else the period's first weigh-in (the controllers' own fallback).
+    the period (the aggregate reaches 28 days back), else the weight the program was generated
+    with, dated the day before it started, else the period's first weigh-in (the controllers' own
+    fallback).
     """
     period_start: dt.date = row["period_start"]
     period_end: dt.date = row["period_end"]
@@ -191,10 +192,16 @@ def period_inputs(row: Mapping[str, Any]) -> tuple[PeriodInputs, ControllerState
         if stored
         else ControllerState(weeks_since_deload=max(0, int(row["weeks_since_deload"] or 0) - weeks))
     )
+    # Without a stored trend: the run-up's weigh-ins seed it, else the weight the program was
+    # generated with, dated the day before the program started.
     start_weight = _f(row.get("start_weight_kg"))
+    start_day: dt.date | None = row.get("start_weight_day")
     if state.trend is None and before:
         seed = trend_after(before, None)
         start_weight = None if seed is None else seed.trend_kg
+        start_day = None
+    if start_day is not None and start_day >= period_start:
+        start_day = None
     fiber = targets.get("fiber_g")
     inputs = PeriodInputs(
         period_start=period_start,
@@ -220,6 +227,7 @@ def period_inputs(row: Mapping[str, Any]) -> tuple[PeriodInputs, ControllerState
         muscles=tuple(muscles),
         mesocycle_weeks=int(row["mesocycle_weeks"] or 5),
         start_weight_kg=start_weight,
+        start_weight_day=start_day,
     )
     return inputs, state
 
@@ -298,10 +306,26 @@ def _calorie_line(change: ChangeItem, inputs: PeriodInputs, observed: float | No
         return line + ", raised to the safe minimum for you."
     if observed is None:
         return line + "."
-    return (
+    line = (
         f"{line}, because your weight trend shows you {_rate_words(observed)} while the plan "
-        f"aims at {_rate_words(inputs.target_rate_kg_per_week)}."
+        f"aims at {_rate_words(inputs.target_rate_kg_per_week)}"
     )
+    return line + _bound_words(change.terms.get("limits") or ()) + "."
+
+
+def _bound_words(limits: Sequence[str]) -> str:
+    """Why a decrease stopped short of what the controller asked for, if a safety bound did it."""
+    if "deficit_cap_25pct_tdee" in limits:
+        return (
+            "; the cut stops at the safe minimum (75 % of your estimated expenditure), "
+            "so it is smaller than your trend alone would call for"
+        )
+    if "sex_floor" in limits:
+        return (
+            "; the cut stops at the safe minimum for you, "
+            "so it is smaller than your trend alone would call for"
+        )
+    return ""
 
 
 def _macro_line(change: ChangeItem) -> str:
