@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 SQL_SOURCES := supabase/migrations sql supabase/seed.sql supabase/tests/helpers.sql
 
-.PHONY: help setup dev demo test lint format clean bench simulate
+.PHONY: help setup dev demo test lint format clean bench simulate openapi
 
 help:
 	@echo "make dev    install what is missing, start the local stack, serve until Ctrl-C"
@@ -15,7 +15,10 @@ help:
 	@echo "make demo   the demo journey against the running local stack"
 	@echo "make lint   the static checks only"
 	@echo "make bench  the benchmarks (own throwaway cluster); report in benchmarks/results/latest.md"
+	@echo "make bench-scale  the same queries at 1x and FACTOR x the benchmark data (FACTOR=10)"
+	@echo "make load   load test: REQUESTS (3000) from LOAD_USERS (16) virtual users; exit 1 on errors"
 	@echo "make simulate  the reassessment controller against 30 synthetic users, 12 periods"
+	@echo "make openapi  regenerate docs/openapi.yaml from the functions' pydantic models"
 	@echo "make setup  install only (Debian packages, npm ci, .venv)"
 
 setup: system-deps node_modules/.package-lock.json $(VENV)/.installed
@@ -51,8 +54,22 @@ test: lint
 bench: setup
 	$(BIN)/python -m benchmarks.run
 
+FACTOR ?= 10
+.PHONY: bench-scale
+bench-scale: setup
+	$(BIN)/python -m benchmarks.scale --factor $(FACTOR) --output benchmarks/results/scale.md
+
+REQUESTS ?= 3000
+LOAD_USERS ?= 16
+.PHONY: load
+load: setup
+	$(BIN)/python -m benchmarks.load --requests $(REQUESTS) --users $(LOAD_USERS)
+
 simulate: setup
 	$(BIN)/python -m sharpened.reassessment.simulation
+
+openapi: setup
+	$(BIN)/sharpened openapi
 
 format: setup
 	$(BIN)/ruff format .

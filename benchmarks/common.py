@@ -11,6 +11,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import httpx
 import psycopg
@@ -84,3 +85,57 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 def summary(values: Sequence[float]) -> tuple[float, float]:
     """(median, p95) in milliseconds of durations in seconds."""
     return statistics.median(values) * 1000, percentile(values, 0.95) * 1000
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One row of the `make bench` summary table: a measured figure next to its same-run baseline.
+
+    ``ratio`` is ``value / baseline`` (None when there is no baseline to divide by); ``met`` is
+    None when the issues set no target for this figure.
+    """
+
+    benchmark: str
+    figure: str
+    value: float
+    unit: str
+    baseline: str
+    ratio: float | None
+    target: str = ""
+    met: bool | None = None
+
+
+def fmt(value: float, unit: str) -> str:
+    """``value`` with ``unit``, with as many decimals as the magnitude needs."""
+    if unit == "x":
+        return f"{value:.2f}x"
+    digits = 0 if abs(value) >= 100 else 1 if abs(value) >= 10 else 2
+    return f"{value:,.{digits}f} {unit}"
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A GitHub-flavoured markdown table, columns padded so it also reads as plain text."""
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    return [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+
+
+def figures_table(figures: Sequence[Figure]) -> list[str]:
+    """The summary table: benchmark | figure | value | same-run baseline | ratio | target | met."""
+    rows = [
+        [
+            f.benchmark,
+            f.figure,
+            fmt(f.value, f.unit),
+            f.baseline,
+            "" if f.ratio is None else f"{f.ratio:.2f}x",
+            f.target or "-",
+            "-" if f.met is None else ("yes" if f.met else "**NO**"),
+        ]
+        for f in figures
+    ]
+    header = ["benchmark", "figure", "value", "same-run baseline", "ratio", "target", "met"]
+    return markdown_table(header, rows)

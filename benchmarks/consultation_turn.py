@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import httpx
 import psycopg
 
-from benchmarks.common import functions_server, summary, throwaway_database
+from benchmarks.common import Figure, functions_server, summary, throwaway_database
 from sharpened.auth import mint_user_token, user_claims
 from sharpened.consultation.lookup import DatabaseLookup
 from sharpened.consultation.offline import OfflineEngine
@@ -56,6 +56,22 @@ class Result:
             f"p95 {self.engine_p95_ms:.1f} ms",
             f"  ratio full / engine (median): {ratio:.1f}x",
         ]
+
+    def figures(self) -> list[Figure]:
+        name = "consultation turn (issue 4)"
+        return [
+            Figure(
+                name, "full turn over HTTP, median", self.http_median_ms, "ms",
+                f"engine alone {self.engine_median_ms:.1f} ms",
+                self.http_median_ms / self.engine_median_ms if self.engine_median_ms else None,
+            ),
+            Figure(
+                name, "full turn over HTTP, p95", self.http_p95_ms, "ms",
+                f"engine alone {self.engine_p95_ms:.1f} ms",
+                self.http_p95_ms / self.engine_p95_ms if self.engine_p95_ms else None,
+                f"p95 <= {TARGET_P95_MS:.0f} ms", self.http_p95_ms <= TARGET_P95_MS,
+            ),
+        ]  # fmt: skip
 
 
 def run() -> Result:

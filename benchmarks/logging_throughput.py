@@ -53,7 +53,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg.types.json import Jsonb
 
-from benchmarks.common import throwaway_database
+from benchmarks.common import Figure, throwaway_database
 from sharpened.auth import user_claims
 from sharpened.db import Database, begin_request
 from sharpened.programs.generator import generate_program
@@ -199,6 +199,40 @@ class Result:
             + ", ".join(f"{name} {count}" for name, count in self.sanity.items()),
         ]
         return lines + self.profile
+
+    def figures(self) -> list[Figure]:
+        name = "logging throughput (issue 6)"
+        out = []
+        kinds = (
+            ("meal logs one by one", "meal logs/s", self.meal, True),
+            ("meal logs a day at a time", "meal logs/s", self.meal_days, True),
+            ("set logs one by one", "set logs/s", self.sets, False),
+        )
+        for title, unit, runs, rate_target in kinds:
+            for connections in (2, 1):
+                on, off = runs[("on", connections)], runs[("off", connections)]
+                ratio = on.rate / off.rate
+                target, met = "", None
+                if connections == 2:
+                    target = f"on/off >= {TARGET_RATIO}"
+                    met = ratio >= TARGET_RATIO
+                    if rate_target:
+                        target = f">= {TARGET_MEAL_LOGS_PER_S:,.0f}/s, " + target
+                        met = met and on.rate >= TARGET_MEAL_LOGS_PER_S
+                out.append(
+                    Figure(
+                        name,
+                        f"{title}, triggers on, {connections} connection"
+                        + ("s" if connections > 1 else ""),
+                        on.rate,
+                        unit,
+                        f"triggers off {off.rate:,.0f}/s",
+                        ratio,
+                        target,
+                        met,
+                    )
+                )
+        return out
 
 
 # ------------------------------------------------------------------ set-up

@@ -118,11 +118,16 @@ def _signing_key(token: str, alg: str, settings: Settings) -> Any:
         return settings.jwt_secret
     if alg in ASYMMETRIC_ALGORITHMS and settings.jwks_url:
         try:
-            return _jwks_client(settings.jwks_url).get_signing_key_from_jwt(token).key
+            signing = _jwks_client(settings.jwks_url).get_signing_key_from_jwt(token)
         except jwt.PyJWKClientError as exc:
             raise AuthError(
                 "invalid_token", "no signing key in the JWKS matches the token"
             ) from exc
+        # The key decides the algorithm, not the token: a header naming ES256 over an RSA key's
+        # kid is a forgery attempt (key confusion), not a verification to try.
+        if signing.algorithm_name != alg:
+            raise AuthError("invalid_token", "the token's algorithm does not match its key")
+        return signing.key
     raise AuthError("invalid_token", f"token algorithm {alg!r} is not accepted")
 
 
@@ -147,7 +152,9 @@ def verify_token(token: str, *, settings: Settings | None = None) -> Caller:
         )
     except jwt.ExpiredSignatureError as exc:
         raise AuthError("token_expired", "the bearer token has expired") from exc
-    except jwt.InvalidTokenError as exc:
+    except (jwt.InvalidTokenError, TypeError, ValueError) as exc:
+        # TypeError/ValueError: a key the algorithm cannot use; whatever the cause, a token
+        # that does not verify is refused, never a 500.
         raise AuthError(
             "invalid_token", "the bearer token's signature or claims are invalid"
         ) from exc

@@ -180,8 +180,8 @@ def _reassess_worker(url: str, batch_size: int, updates: Any) -> None:
 
     try:
         with (
-            psycopg.connect(url, connect_timeout=5) as conn,
-            psycopg.connect(url, connect_timeout=5) as writer,
+            psycopg.connect(url, connect_timeout=5, prepare_threshold=None) as conn,
+            psycopg.connect(url, connect_timeout=5, prepare_threshold=None) as writer,
         ):
             total = run_until_empty(
                 conn,
@@ -205,7 +205,7 @@ def cmd_reassess(args: argparse.Namespace) -> int:
     if not 1 <= args.workers <= 32:
         raise ValueError("--workers must be between 1 and 32")
     url = args.db_url or get_settings().db_url
-    with psycopg.connect(url, connect_timeout=5) as conn:
+    with psycopg.connect(url, connect_timeout=5, prepare_threshold=None) as conn:
         if args.due:
             say(f"queued {enqueue_due(conn)} due program(s)")
         total_jobs = claimable(conn)
@@ -242,6 +242,26 @@ def cmd_reassess(args: argparse.Namespace) -> int:
     for error in errors:
         print(f"error: a worker stopped: {error}", file=sys.stderr)
     return 1 if errors else (0 if summed.failed + summed.dead == 0 else 2)
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from sharpened.openapi import SPEC_PATH, generated_yaml
+
+    path = Path(args.output) if args.output else SPEC_PATH
+    text = generated_yaml()
+    current = path.read_text() if path.exists() else None
+    if args.check:
+        if current != text:
+            print(f"error: {path} is out of date; run `make openapi`", file=sys.stderr)
+            return 1
+        say(f"{path} is up to date")
+        return 0
+    if current != text:
+        path.write_text(text)
+    say(f"{path}: {'written' if current != text else 'unchanged'}")
+    return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -331,6 +351,15 @@ def build_parser() -> argparse.ArgumentParser:
     reassess.add_argument("--workers", type=int, default=1, help="parallel workers (default 1)")
     reassess.add_argument("--db-url", help="default: SHARPENED_DB_URL")
     reassess.set_defaults(handler=cmd_reassess)
+
+    spec = commands.add_parser(
+        "openapi", help="write the functions' OpenAPI document (docs/openapi.yaml)"
+    )
+    spec.add_argument("--output", help="default: docs/openapi.yaml")
+    spec.add_argument(
+        "--check", action="store_true", help="only check the file is current (exit 1 if not)"
+    )
+    spec.set_defaults(handler=cmd_openapi)
 
     check = commands.add_parser("check", help="database gates used by `make test`")
     check.add_argument("gate", choices=("advisors", "lint"))

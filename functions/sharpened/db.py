@@ -70,12 +70,40 @@ class Database:
             min_size=min_size,
             max_size=max_size,
             open=False,
-            kwargs={"row_factory": dict_row, "connect_timeout": 5},
-            check=ConnectionPool.check_connection,
+            # prepare_threshold None: no server-side prepared statements, which a transaction-
+            # mode pooler (Supabase's Supavisor on 6543) cannot keep across transactions.
+            kwargs={"row_factory": dict_row, "connect_timeout": 5, "prepare_threshold": None},
+            check=self._check,
             name="sharpened",
+            # A reconnection series gives up after 5 s and the next request starts a new one at
+            # once; psycopg_pool's default (300 s of doubling back-off) kept the functions at 503
+            # for about as long again as a database outage had lasted.
+            reconnect_timeout=5.0,
         )
         self._opened = False
         self._lock = threading.Lock()
+        self._sweeping = threading.Lock()
+
+    def _check(self, conn: Connection) -> None:
+        """The pool's check of a connection before it is handed out.
+
+        One dead connection means the others most likely went with it (a database restart, a
+        proxy, a terminate): the whole pool is checked at once in the background, so the next
+        pick is a live connection. Without it psycopg_pool takes the dead ones one by one and
+        waits 1, 2, 4 s between them, which outlasts a request's 10 s pool timeout.
+        """
+        try:
+            ConnectionPool.check_connection(conn)
+        except Exception:
+            if self._sweeping.acquire(blocking=False):
+                threading.Thread(target=self._sweep, name="pool-check", daemon=True).start()
+            raise
+
+    def _sweep(self) -> None:
+        try:
+            self.pool.check()  # keeps the live idle connections, replaces the dead ones
+        finally:
+            self._sweeping.release()
 
     def _ensure_open(self) -> None:
         if not self._opened:

@@ -2,7 +2,8 @@
 
 One process mounts ``functions_framework.create_app(target, source)`` per
 function, the URL layout Supabase uses for its functions, behind a small
-middleware that logs each request and answers unknown paths with JSON.
+middleware that logs each request and answers unknown paths with JSON. The
+functions' OpenAPI document is served at ``/functions/v1/openapi.json``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -35,7 +37,9 @@ def function_names(source: Path = FUNCTIONS_SOURCE) -> dict[str, str]:
     spec = importlib.util.spec_from_file_location("_sharpened_functions_index", source)
     if spec is None or spec.loader is None:
         raise RuntimeError(f"cannot load {source}")
-    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # so pydantic resolves the models' annotations
+    spec.loader.exec_module(module)
     return dict(http.REGISTRY)
 
 
@@ -87,10 +91,16 @@ def _at_root(app: WSGIApp) -> WSGIApp:
 
 def build_app(source: Path = FUNCTIONS_SOURCE) -> WSGIApp:
     """The WSGI app serving every function of ``source`` under ``/functions/v1``."""
+    from sharpened import openapi
+
     mounts = {
         f"{BASE_PATH}/{name}": _at_root(functions_framework.create_app(target, str(source)))  # type: ignore[no-untyped-call]
         for name, target in function_names(source).items()
     }
+    # The functions' OpenAPI document (no auth), as docs/openapi.yaml has it.
+    mounts[f"{BASE_PATH}/{openapi.ROUTE}"] = openapi.wsgi_app(
+        openapi.build_document(openapi.load_endpoints(source))
+    )
     return RequestLog(DispatcherMiddleware(_not_found, mounts))
 
 
