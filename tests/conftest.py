@@ -15,9 +15,8 @@ from harness import (
     connect,
     create_database,
     drop_database,
+    functions_server,
     install_test_helpers,
-    start_functions_server,
-    wait_until_serving,
 )
 from sharpened.pgcluster import Cluster, start_throwaway_cluster
 
@@ -85,10 +84,5 @@ def e2e_db(pg_cluster: Cluster, template_db: str) -> str:
 def functions_url(e2e_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real functions server (`sharpened functions serve`) in a subprocess, over HTTP."""
     log_path = tmp_path_factory.mktemp("functions") / "functions.log"
-    process, base = start_functions_server(e2e_db, log_path)
-    try:
-        wait_until_serving(base, process, log_path)
+    with functions_server(e2e_db, log_path) as (_, base):
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)

@@ -140,5 +140,19 @@ def wait_until_serving(base: str, process: subprocess.Popen[bytes], log_path: Pa
     pytest.fail(f"functions server did not answer at {base}:\n{log_path.read_text()}")
 
 
+@contextmanager
+def functions_server(
+    db_url: str, log_path: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """A started functions server that answers HTTP: (process, base URL); stopped on exit."""
+    process, base = start_functions_server(db_url, log_path, extra_env)
+    try:
+        wait_until_serving(base, process, log_path)
+        yield process, base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 def connect(url: str) -> psycopg.Connection[DictRow]:
     return psycopg.connect(url, row_factory=dict_row)

@@ -350,6 +350,23 @@ def _clock(event: dict[str, Any]) -> dt.time:
     return SLOT_TIMES.get(event["time_of_day"] or "evening", dt.time(18, 0))
 
 
+def _set_row(
+    activity_id: Any, exercise: dict[str, Any], number: int, load_kg: float
+) -> dict[str, Any]:
+    """One logged set of a planned exercise: mid-range reps at ``load_kg``, or 60 s when timed."""
+    timed = exercise["reps_min"] is None
+    return {
+        "activity_id": str(activity_id),
+        "exercise_id": exercise["exercise_id"],
+        "exercise_name": exercise["name"],
+        "set_number": number,
+        "reps": None if timed else (exercise["reps_min"] + exercise["reps_max"]) // 2,
+        "weight_kg": None if timed else load_kg,
+        "rir": exercise["target_rir"],
+        "duration_seconds": 60 if timed else None,
+    }
+
+
 def _log_workout(
     say: Say,
     database: Database,
@@ -393,19 +410,7 @@ def _log_workout(
             1 if index == len(exercises) - 1 and exercise["sets"] > 1 else 0
         )
         for number in range(1, count + 1):
-            timed = exercise["reps_min"] is None
-            sets.append(
-                {
-                    "activity_id": str(activity["id"]),
-                    "exercise_id": exercise["exercise_id"],
-                    "exercise_name": exercise["name"],
-                    "set_number": number,
-                    "reps": None if timed else (exercise["reps_min"] + exercise["reps_max"]) // 2,
-                    "weight_kg": None if timed else WORKING_KG,
-                    "rir": exercise["target_rir"],
-                    "duration_seconds": 60 if timed else None,
-                }
-            )
+            sets.append(_set_row(activity["id"], exercise, number, WORKING_KG))
     if sets:
         _post(
             database,
@@ -1101,19 +1106,10 @@ def _backfill_workout(
         done[key] = done.get(key, 0) + 1
         if not timed:
             loads.append(load)
-        for number in range(1, exercise["sets"] + 1):
-            sets.append(
-                {
-                    "activity_id": str(activity["id"]),
-                    "exercise_id": exercise["exercise_id"],
-                    "exercise_name": exercise["name"],
-                    "set_number": number,
-                    "reps": None if timed else (exercise["reps_min"] + exercise["reps_max"]) // 2,
-                    "weight_kg": None if timed else load,
-                    "rir": exercise["target_rir"],
-                    "duration_seconds": 60 if timed else None,
-                }
-            )
+        sets += [
+            _set_row(activity["id"], exercise, number, load)
+            for number in range(1, exercise["sets"] + 1)
+        ]
     if sets:
         _post(database, claims, "/exercise_sets", SETS_SQL, sets)
     span = ""

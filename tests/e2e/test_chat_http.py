@@ -20,7 +20,7 @@ import psycopg
 import pytest
 
 from fakes.openai_server import FakeOpenAIServer, completion, error, stall
-from harness import start_functions_server, wait_until_serving
+from harness import functions_server
 from sharpened.auth import mint_user_token, user_claims
 from sharpened.consultation.models import EXTRACTION_TABLES
 from sharpened.consultation.script import EXPECTED, SCRIPTED_CONSULTATION
@@ -79,15 +79,9 @@ def post_turn(base: str, client: Client, message: str) -> httpx.Response:
 def roomy_functions_url(e2e_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A functions server whose per-minute limit lets a whole consultation run in seconds."""
     log_path = tmp_path_factory.mktemp("roomy") / "functions.log"
-    process, base = start_functions_server(
-        e2e_db, log_path, {"SHARPENED_CHAT_MESSAGES_PER_MINUTE": "100"}
-    )
-    try:
-        wait_until_serving(base, process, log_path)
+    limits = {"SHARPENED_CHAT_MESSAGES_PER_MINUTE": "100"}
+    with functions_server(e2e_db, log_path, limits) as (_, base):
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_scripted_consultation_fills_all_nine_tables(roomy_functions_url: str, e2e_db: str) -> None:
@@ -173,7 +167,7 @@ def openai_functions_url(
     e2e_db: str, fake_openai: FakeOpenAIServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     log_path: Path = tmp_path_factory.mktemp("openai") / "functions.log"
-    process, base = start_functions_server(
+    with functions_server(
         e2e_db,
         log_path,
         {
@@ -182,13 +176,8 @@ def openai_functions_url(
             "SHARPENED_OPENAI_TIMEOUT": "1",
             "SHARPENED_OPENAI_MAX_RETRIES": "1",
         },
-    )
-    try:
-        wait_until_serving(base, process, log_path)
+    ) as (_, base):
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def _turn_json(**extraction: object) -> str:

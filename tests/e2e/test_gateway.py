@@ -13,7 +13,7 @@ import jwt
 import psycopg
 import pytest
 
-from harness import start_functions_server, wait_until_serving
+from harness import functions_server
 from sharpened.auth import api_key, mint_token, mint_user_token, user_claims
 from sharpened.pgcluster import free_port
 from sharpened.settings import SUPABASE_DEV_JWT_SECRET
@@ -56,16 +56,11 @@ def test_health_answers_200_with_the_database_reachable(functions_url: str) -> N
 def test_health_answers_503_when_the_database_is_down(tmp_path: Path) -> None:
     closed_port = free_port()
     log_path = tmp_path / "functions.log"
-    process, base = start_functions_server(
+    with functions_server(
         f"postgresql://postgres:postgres@127.0.0.1:{closed_port}/postgres", log_path
-    )
-    try:
-        wait_until_serving(base, process, log_path)
+    ) as (_, base):
         response = httpx.get(f"{base}/health", timeout=15)
         assert_error_shape(response, 503, "database_unavailable")
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_valid_user_token_reads_own_profile(functions_url: str, user: uuid.UUID) -> None:

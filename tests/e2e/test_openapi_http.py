@@ -23,7 +23,7 @@ import psycopg
 import pytest
 import yaml
 
-from harness import create_database, drop_database, start_functions_server, wait_until_serving
+from harness import create_database, drop_database, functions_server
 from sharpened.auth import api_key, mint_user_token, user_claims
 from sharpened.consultation.script import SCRIPTED_CONSULTATION
 from sharpened.db import Database
@@ -67,15 +67,11 @@ def stack(
     name = create_database(pg_cluster, template=template_db)
     db_url = pg_cluster.url(name)
     log_path = tmp_path_factory.mktemp("openapi") / "functions.log"
-    process, base = start_functions_server(
-        db_url, log_path, {"SHARPENED_CHAT_MESSAGES_PER_MINUTE": "100"}
-    )
     try:
-        wait_until_serving(base, process, log_path)
-        yield Stack(base, db_url)
+        limits = {"SHARPENED_CHAT_MESSAGES_PER_MINUTE": "100"}
+        with functions_server(db_url, log_path, limits) as (_, base):
+            yield Stack(base, db_url)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
         drop_database(pg_cluster, name)
 
 

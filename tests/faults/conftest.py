@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from faultstack import SERVER_ENV, Stack, clone_cluster, destroy_cluster
 
-from harness import start_functions_server, wait_until_serving
+from harness import functions_server
 from sharpened.pgcluster import Cluster
 
 
@@ -22,12 +22,7 @@ def stack(
             conn.execute(f"create database faults template {template_db}")
         db_url = cluster.url("faults")
         log_path = tmp_path_factory.mktemp("faults") / "functions.log"
-        server, base = start_functions_server(db_url, log_path, dict(SERVER_ENV))
-        try:
-            wait_until_serving(base, server, log_path)
+        with functions_server(db_url, log_path, dict(SERVER_ENV)) as (server, base):
             yield Stack(cluster, db_url, base, server, log_path)
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
     finally:
         destroy_cluster(cluster)

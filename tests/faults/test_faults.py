@@ -32,7 +32,7 @@ from benchmarks.load import (
 )
 from faultstack import SERVER_ENV, Stack
 
-from harness import start_functions_server, wait_until_serving
+from harness import functions_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -170,15 +170,10 @@ def own_server(stack: Stack, tmp_path: Path, **env: str) -> Iterator[Stack]:
     """A second functions server on the same database, with a pool in a known state (its
     connections carry ``application_name`` ``faults-own``)."""
     log_path = tmp_path / "own-functions.log"
-    server, base = start_functions_server(
+    with functions_server(
         stack.db_url, log_path, {**SERVER_ENV, "PGAPPNAME": "faults-own", **env}
-    )
-    try:
-        wait_until_serving(base, server, log_path)
+    ) as (server, base):
         yield Stack(stack.cluster, stack.db_url, base, server, log_path)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def backends(db_url: str, application: str) -> int:

@@ -40,8 +40,7 @@ from schemathesis import GenerationMode
 from harness import (
     create_database,
     drop_database,
-    start_functions_server,
-    wait_until_serving,
+    functions_server,
 )
 from sharpened.auth import api_key, mint_user_token, user_claims
 from sharpened.db import Database
@@ -180,17 +179,14 @@ def stack(
         "SHARPENED_CHAT_MESSAGES_PER_MINUTE": "1000000",
         "SHARPENED_CHAT_MESSAGES_PER_THREAD": "1000000",
     }
-    process, base = start_functions_server(db_url, log_path, limits)
     try:
-        wait_until_serving(base, process, log_path)
-        prepared = _prepare(db_url, base)
-        try:
-            yield prepared
-        finally:
-            prepared.watch.close()
+        with functions_server(db_url, log_path, limits) as (_, base):
+            prepared = _prepare(db_url, base)
+            try:
+                yield prepared
+            finally:
+                prepared.watch.close()
     finally:
-        process.terminate()
-        process.wait(timeout=10)
         drop_database(pg_cluster, name)
 
 

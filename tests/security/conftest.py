@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from harness import start_functions_server, wait_until_serving
+from harness import functions_server
 from security.support import (
     Attacker,
     Victim,
@@ -28,15 +28,9 @@ from security.support import (
 @pytest.fixture(scope="session")
 def attack_url(e2e_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log_path = tmp_path_factory.mktemp("attack") / "functions.log"
-    process, base = start_functions_server(
-        e2e_db, log_path, {"SHARPENED_CHAT_MESSAGES_PER_MINUTE": "100000"}
-    )
-    try:
-        wait_until_serving(base, process, log_path)
+    limits = {"SHARPENED_CHAT_MESSAGES_PER_MINUTE": "100000"}
+    with functions_server(e2e_db, log_path, limits) as (_, base):
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,7 @@ import psycopg
 import pytest
 
 from fakes.openai_server import FakeOpenAIServer, FakeResponse, RecordedRequest, completion
-from harness import start_functions_server, wait_until_serving
+from harness import functions_server
 from security.support import (
     NUL_PAYLOADS,
     SQL_PAYLOADS,
@@ -271,7 +271,7 @@ def openai_url(
     e2e_db: str, fake_openai: FakeOpenAIServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     log_path: Path = tmp_path_factory.mktemp("attack-openai") / "functions.log"
-    process, base = start_functions_server(
+    with functions_server(
         e2e_db,
         log_path,
         {
@@ -281,13 +281,8 @@ def openai_url(
             "SHARPENED_OPENAI_MAX_RETRIES": "0",
             "SHARPENED_CHAT_MESSAGES_PER_MINUTE": "100000",
         },
-    )
-    try:
-        wait_until_serving(base, process, log_path)
+    ) as (_, base):
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.mark.parametrize("function", ["coach-chat", "consultation-chat"])

@@ -26,7 +26,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from harness import start_functions_server, wait_until_serving
+from harness import functions_server
 from security.support import Attacker, Victim, assert_error_shape, assert_no_internals, bearer
 from sharpened.auth import AuthError, api_key, mint_token, user_claims, verify_token
 from sharpened.settings import SUPABASE_DEV_JWT_SECRET, Settings
@@ -523,13 +523,8 @@ def jwks_functions_url(
 ) -> Iterator[str]:
     """A functions server that also accepts the project's asymmetric keys."""
     log_path = tmp_path_factory.mktemp("attack-jwks") / "functions.log"
-    process, base = start_functions_server(e2e_db, log_path, {"SUPABASE_JWKS_URL": jwks_url})
-    try:
-        wait_until_serving(base, process, log_path)
+    with functions_server(e2e_db, log_path, {"SUPABASE_JWKS_URL": jwks_url}) as (_, base):
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.mark.parametrize("function", ["health", "me"])
