@@ -41,8 +41,7 @@ import os
 import statistics
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,47 +66,6 @@ LOG_USERS = 100
 AGGREGATE_JOBS = 2000
 CLAIMS = 20
 SETTINGS = {**tracking_views.BULK_SETTINGS, "work_mem": "16MB"}
-
-# The calendar as the hourly closing job leaves it: the events of days before yesterday decided
-# (``completed``), the others ``planned``. Set while bulk-loading (an UPDATE afterwards rewrites
-# every past event: 4 minutes at 1x on 2 shared cores): the tracking-views steps, with a status
-# column added to their two calendar inserts.
-CLOSED = "case when day < current_date - 1 then 'completed' else 'planned' end"
-_CALENDAR_EDITS = (
-    ("ref_id, title, time_of_day\n        )", "ref_id, title, time_of_day, status\n        )"),
-    (
-        "'Full body', 'evening'\n        from bench.sessions;",
-        f"'Full body', 'evening', {CLOSED}\n        from bench.sessions;",
-    ),
-    (
-        "else 'evening' end\n        from bench.meals;",
-        f"else 'evening' end, {CLOSED}\n        from bench.meals;",
-    ),
-)
-
-
-def _closed_plan_steps() -> tuple[tuple[str, str], ...]:
-    steps = []
-    for label, sql in tracking_views.PLAN_STEPS:
-        for old, new in _CALENDAR_EDITS:
-            sql = sql.replace(old, new)
-        steps.append((label, sql))
-    text = "".join(sql for _, sql in steps)
-    if text.count(CLOSED) != 2 or text.count("time_of_day, status") != 2:
-        raise RuntimeError("benchmarks.tracking_views.PLAN_STEPS changed: update _CALENDAR_EDITS")
-    return tuple(steps)
-
-
-@contextmanager
-def _closed_calendar() -> Iterator[None]:
-    """tracking_views.generate with the calendar's past events decided (see CLOSED)."""
-    original = tracking_views.PLAN_STEPS
-    tracking_views.PLAN_STEPS = _closed_plan_steps()
-    try:
-        yield
-    finally:
-        tracking_views.PLAN_STEPS = original
-
 
 # The loop query of private.close_past_days (supabase/migrations/20261126002600_close_past_days
 # _bound.sql: the UTC+14 bound), counted instead of looped over.
@@ -174,8 +132,9 @@ def build(
 ) -> tuple[dict[str, int], float]:
     started = time.perf_counter()
     progress(f"{factor}x: a year of history for {users:,} users (tracking views data)")
-    with _closed_calendar():
-        tracking_views.generate(url, progress, users=users)
+    # The calendar as the hourly closing job leaves it: the days before yesterday decided.
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    tracking_views.generate(url, progress, users=users, decided_before=yesterday)
     progress(f"{factor}x: {programs:,} due programs with 14 days of logs (reassessment data)")
     reassessment.generate(url, progress, programs=programs)
     with psycopg.connect(url) as conn:

@@ -48,6 +48,16 @@ BULK_SETTINGS = {
 # (bench.id) rather than gen_random_uuid(), which is slow in bulk.
 SETUP = """
 create schema bench;
+-- Calendar events of days before decided_before are stored as the hourly closing job leaves
+-- them (completed); the others, and all of them by default, planned.
+create unlogged table bench.config as
+select current_setting('bench.decided_before')::date as decided_before;
+create function bench.status(day date) returns text
+language sql stable
+as $$
+    select case when day < c.decided_before then 'completed' else 'planned' end
+    from bench.config as c
+$$;
 create function bench.id(tag integer, n bigint) returns uuid
 language sql immutable
 as $$ select (lpad(to_hex(tag), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(n), 12, '0'))::uuid $$;
@@ -130,10 +140,10 @@ PLAN_STEPS: tuple[tuple[str, str], ...] = (
         cross join generate_series(0, 4) as i
         inner join bench.exercises as e on e.k = (s.d * 5 + i) % 20;
         insert into public.calendar_events (
-            id, user_id, program_id, date, event_type, ref_table, ref_id, title, time_of_day
+            id, user_id, program_id, date, event_type, ref_table, ref_id, title, time_of_day, status
         )
         select bench.id(6, row_number() over ()), user_id, program_id, day, 'training',
-            'session_instances', id, 'Full body', 'evening'
+            'session_instances', id, 'Full body', 'evening', bench.status(day)
         from bench.sessions;
         """,
     ),
@@ -164,12 +174,13 @@ PLAN_STEPS: tuple[tuple[str, str], ...] = (
         cross join generate_series(0, 1) as i
         inner join bench.foods as f on f.k = (m.d * 7 + i * 13) % 50;
         insert into public.calendar_events (
-            id, user_id, program_id, date, event_type, ref_table, ref_id, title, time_of_day
+            id, user_id, program_id, date, event_type, ref_table, ref_id, title, time_of_day, status
         )
         select bench.id(8, row_number() over ()), user_id, program_id, day, 'meal',
             'meal_instances', id, initcap(mt),
             case mt when 'breakfast' then 'morning' when 'lunch' then 'midday'
-                when 'snack' then 'afternoon' else 'evening' end
+                when 'snack' then 'afternoon' else 'evening' end,
+            bench.status(day)
         from bench.meals;
         """,
     ),
@@ -323,11 +334,24 @@ def _run_steps(
             progress(f"  generated {label} in {time.perf_counter() - started:.0f} s")
 
 
-def generate(url: str, progress: Callable[[str], None] = print, users: int = USERS) -> None:
-    """Bulk-load the history of ``users`` users into the database at ``url`` (as postgres)."""
+def generate(
+    url: str,
+    progress: Callable[[str], None] = print,
+    users: int = USERS,
+    decided_before: dt.date | None = None,
+) -> None:
+    """Bulk-load the history of ``users`` users into the database at ``url`` (as postgres).
+
+    ``decided_before``: calendar events of earlier days are stored ``completed``, as the hourly
+    closing job leaves them (default: every event ``planned``).
+    """
     started = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("select set_config('bench.users', %s, false)", (str(users),))
+        conn.execute(
+            "select set_config('bench.decided_before', %s, false)",
+            (str(decided_before or "-infinity"),),
+        )
         conn.execute(SETUP)
     progress(
         f"  generated {users} users and their programs in {time.perf_counter() - started:.0f} s"
