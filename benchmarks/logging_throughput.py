@@ -542,8 +542,8 @@ def _compare(
     prepare(probe_logs)
     seconds, _ = _measure(db_url, probe, 1, send)
     per_run = min(round(len(probe) / seconds * RUN_SECONDS), int(len(rest) / 2.5))
-    prepare(probe_logs + round(per_run * 2.5))
     two, one = rest[: round(per_run * 1.5)], rest[round(per_run * 1.5) :][:per_run]
+    prepare(probe_logs + len(two) + len(one))  # (round(2.5 p) can be one short of the two)
     runs: dict[tuple[str, int], Run] = {}
     with _triggers_disabled(db_url):
         inserted = []

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sharpened import __version__
 from sharpened.coach import CoachReply
 from sharpened.consultation.service import TurnResult
+from sharpened.db import connection_options
 from sharpened.engines import coach_service, consultation_service
 from sharpened.errors import ApiError
 from sharpened.http import (
@@ -355,8 +356,8 @@ def reassess(ctx: RequestContext) -> dict[str, Any]:
     # which reaches the queue.
     url = get_settings().db_url
     with (
-        psycopg.connect(url, connect_timeout=5, prepare_threshold=None) as conn,
-        psycopg.connect(url, connect_timeout=5, prepare_threshold=None) as writer,
+        psycopg.connect(url, **connection_options()) as conn,
+        psycopg.connect(url, **connection_options()) as writer,
     ):
         totals = run_until_empty(
             conn,

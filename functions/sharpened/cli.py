@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 
 from sharpened.auth import mint_user_token
+from sharpened.db import connection_options
 from sharpened.deploy import DeployError, deploy
 from sharpened.local import LocalStack, StackError, format_info
 from sharpened.pgcluster import ClusterError
@@ -180,8 +181,8 @@ def _reassess_worker(url: str, batch_size: int, updates: Any) -> None:
 
     try:
         with (
-            psycopg.connect(url, connect_timeout=5, prepare_threshold=None) as conn,
-            psycopg.connect(url, connect_timeout=5, prepare_threshold=None) as writer,
+            psycopg.connect(url, **connection_options()) as conn,
+            psycopg.connect(url, **connection_options()) as writer,
         ):
             total = run_until_empty(
                 conn,
@@ -205,7 +206,7 @@ def cmd_reassess(args: argparse.Namespace) -> int:
     if not 1 <= args.workers <= 32:
         raise ValueError("--workers must be between 1 and 32")
     url = args.db_url or get_settings().db_url
-    with psycopg.connect(url, connect_timeout=5, prepare_threshold=None) as conn:
+    with psycopg.connect(url, **connection_options()) as conn:
         if args.due:
             say(f"queued {enqueue_due(conn)} due program(s)")
         total_jobs = claimable(conn)

@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     )
     pool_min_size: int = Field(default=1, validation_alias="SHARPENED_POOL_MIN")
     pool_max_size: int = Field(default=10, validation_alias="SHARPENED_POOL_MAX")
+    db_prepared_statements: bool = Field(
+        default=True,
+        validation_alias="SHARPENED_DB_PREPARED_STATEMENTS",
+        description=(
+            "Let psycopg prepare repeated statements server-side; false behind a transaction-mode "
+            "pooler (Supabase's Supavisor on port 6543), which cannot keep them."
+        ),
+    )
     max_body_bytes: int = Field(default=1_000_000, validation_alias="SHARPENED_MAX_BODY_BYTES")
     log_level: str = Field(default="INFO", validation_alias="SHARPENED_LOG_LEVEL")
     openai_api_key: str | None = Field(
