@@ -11,13 +11,11 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
-import psycopg
 from pydantic import BaseModel, ConfigDict, Field
 
 from sharpened import __version__
 from sharpened.coach import CoachReply
 from sharpened.consultation.service import TurnResult
-from sharpened.db import connection_options
 from sharpened.engines import coach_service, consultation_service
 from sharpened.errors import ApiError
 from sharpened.http import (
@@ -32,7 +30,7 @@ from sharpened.http import (
 from sharpened.programs.bundle import Goal, Macros, SessionKind, TimeOfDay
 from sharpened.programs.energy import FeasibilityIssue
 from sharpened.programs.service import program_service
-from sharpened.reassessment.worker import DEFAULT_BATCH_SIZE, run_until_empty, worker_name
+from sharpened.reassessment.worker import DEFAULT_BATCH_SIZE, work_queue, worker_name
 from sharpened.settings import get_settings
 
 #: The reassess function stops taking new batches after this many seconds (pg_cron calls it
@@ -351,19 +349,12 @@ def generate_program(ctx: RequestContext) -> dict[str, Any]:
 def reassess(ctx: RequestContext) -> dict[str, Any]:
     """Work the reassessment queue: batches until nothing is claimable or ~50 s are used."""
     body = ctx.json(ReassessRequest, allow_empty=True)
-    # Connections of its own (not the pool's), held for the whole call: one claims and reads
-    # while the other writes the previous batch. The role is the functions' database role,
-    # which reaches the queue.
-    url = get_settings().db_url
-    with (
-        psycopg.connect(url, **connection_options()) as conn,
-        psycopg.connect(url, **connection_options()) as writer,
-    ):
-        totals = run_until_empty(
-            conn,
-            worker_name("reassess-fn"),
-            body.batch_size,
-            time_budget=REASSESS_TIME_BUDGET_SECONDS,
-            writer=writer,
-        )
+    # Connections of its own (not the pool's), as the functions' database role, which reaches
+    # the queue.
+    totals = work_queue(
+        get_settings().db_url,
+        worker_name("reassess-fn"),
+        body.batch_size,
+        time_budget=REASSESS_TIME_BUDGET_SECONDS,
+    )
     return totals.as_json()

@@ -177,20 +177,15 @@ class ProgressBar:
 
 def _reassess_worker(url: str, batch_size: int, updates: Any) -> None:
     """One worker process of `sharpened reassess`: reports each batch, then its totals."""
-    from sharpened.reassessment.worker import run_until_empty, worker_name
+    from sharpened.reassessment.worker import work_queue, worker_name
 
     try:
-        with (
-            psycopg.connect(url, **connection_options()) as conn,
-            psycopg.connect(url, **connection_options()) as writer,
-        ):
-            total = run_until_empty(
-                conn,
-                worker_name("cli"),
-                batch_size,
-                progress=lambda batch: updates.put(("batch", batch.as_json())),
-                writer=writer,
-            )
+        total = work_queue(
+            url,
+            worker_name("cli"),
+            batch_size,
+            progress=lambda batch: updates.put(("batch", batch.as_json())),
+        )
         updates.put(("total", total.as_json()))
     except Exception as exc:
         updates.put(("error", f"{type(exc).__name__}: {exc}"))

@@ -367,6 +367,21 @@ def _set_row(
     }
 
 
+def _post_session_activity(
+    database: Database, claims: dict[str, Any], session: dict[str, Any], started: dt.datetime
+) -> dict[str, Any]:
+    """POST /activities: the planned session, done from ``started`` for its planned minutes."""
+    minutes = max(session["planned_duration_minutes"] or 45, 1)
+    row = {
+        "category": CATEGORIES.get(session["session_kind"], "strength"),
+        "name": session["title"],
+        "start_time": started.isoformat(),
+        "end_time": (started + dt.timedelta(minutes=minutes)).isoformat(),
+        "duration_minutes": minutes,
+    }
+    return _post(database, claims, "/activities", ACTIVITY_SQL, [row])[0]
+
+
 def _log_workout(
     say: Say,
     database: Database,
@@ -383,25 +398,7 @@ def _log_workout(
     session = sessions[0]
     clock = _clock(session)
     started = dt.datetime.combine(today, clock, tzinfo=zone)
-    minutes = max(session["planned_duration_minutes"] or 45, 1)
-    activity = _post(
-        database,
-        claims,
-        "/activities",
-        "insert into public.activities (user_id, category, name, start_time, end_time, "
-        "duration_minutes) select b.user_id, b.category, b.name, b.start_time, "
-        "b.end_time, b.duration_minutes "
-        "from json_populate_recordset(null::public.activities, %s::json) as b returning id",
-        [
-            {
-                "category": CATEGORIES.get(session["session_kind"], "strength"),
-                "name": session["title"],
-                "start_time": started.isoformat(),
-                "end_time": (started + dt.timedelta(minutes=minutes)).isoformat(),
-                "duration_minutes": minutes,
-            }
-        ],
-    )[0]
+    activity = _post_session_activity(database, claims, session, started)
     # The planned sets at mid-range reps, all but the very last one (close, not identical).
     exercises = session["exercises"] or []
     sets: list[dict[str, Any]] = []
@@ -412,17 +409,7 @@ def _log_workout(
         for number in range(1, count + 1):
             sets.append(_set_row(activity["id"], exercise, number, WORKING_KG))
     if sets:
-        _post(
-            database,
-            claims,
-            "/exercise_sets",
-            "insert into public.exercise_sets (activity_id, user_id, exercise_id, exercise_name, "
-            "set_number, reps, weight_kg, rir, duration_seconds) select b.activity_id, "
-            "b.user_id, b.exercise_id, b.exercise_name, b.set_number, b.reps, "
-            "b.weight_kg, b.rir, b.duration_seconds "
-            "from json_populate_recordset(null::public.exercise_sets, %s::json) as b returning id",
-            sets,
-        )
+        _post(database, claims, "/exercise_sets", SETS_SQL, sets)
     logged = _get(
         database,
         claims,
@@ -1081,22 +1068,7 @@ def _backfill_workout(
         return None
     session = sessions[0]
     started = dt.datetime.combine(day, _clock(session), zone)
-    minutes = max(session["planned_duration_minutes"] or 45, 1)
-    activity = _post(
-        database,
-        claims,
-        "/activities",
-        ACTIVITY_SQL,
-        [
-            {
-                "category": CATEGORIES.get(session["session_kind"], "strength"),
-                "name": session["title"],
-                "start_time": started.isoformat(),
-                "end_time": (started + dt.timedelta(minutes=minutes)).isoformat(),
-                "duration_minutes": minutes,
-            }
-        ],
-    )[0]
+    activity = _post_session_activity(database, claims, session, started)
     sets: list[dict[str, Any]] = []
     loads: list[float] = []
     for exercise in session["exercises"] or []:

@@ -53,6 +53,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from sharpened.db import connection_options
 from sharpened.programs.bundle import Goal
 from sharpened.programs.energy import FIBER_G_PER_1000_KCAL, FLOORS, Sex, round_g
 from sharpened.programs.training import LANDMARKS, MuscleGroup
@@ -668,6 +669,25 @@ def run_batch(
     out = process(conn, worker, job_ids)
     out.seconds = time.perf_counter() - started
     return out
+
+
+def work_queue(
+    url: str,
+    worker: str,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    *,
+    time_budget: float | None = None,
+    progress: Progress | None = None,
+) -> BatchResult:
+    """:func:`run_until_empty` on two connections of its own to ``url``, held for the whole run:
+    one claims and computes, the other writes the previous batch (the function and the CLI)."""
+    with (
+        psycopg.connect(url, **connection_options()) as conn,
+        psycopg.connect(url, **connection_options()) as writer,
+    ):
+        return run_until_empty(
+            conn, worker, batch_size, time_budget=time_budget, progress=progress, writer=writer
+        )
 
 
 def run_until_empty(
