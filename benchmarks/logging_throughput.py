@@ -28,7 +28,9 @@ and RLS still apply), the same rows, deleted again afterwards (the client sends 
 itself, as a NOT NULL column needs it without its trigger). The number of logs per run is
 calibrated so a triggered run takes about RUN_SECONDS. The two modes are interleaved: each chunk
 of about CHUNK_SECONDS of logs is sent with the triggers off, deleted, then sent again with them
-on, over the same open connections, and each mode's time is the sum over its chunks. (Run one
+on, over the same open connections, and each mode's time is the sum over its chunks (switching
+the triggers is an ALTER TABLE, which makes the connections re-plan their cached statements: the
+first triggered log of a chunk pays that, so the interleaving errs against the triggers). (Run one
 after the other, as the first version of this benchmark did, on and off saw different machines:
 on this shared 2-core VM the speed drifts by tens of per cent over seconds, and the same code
 gave on/off ratios from 0.29 to 0.49 in consecutive runs.) Targets (issue 6): >= 1,000 meal

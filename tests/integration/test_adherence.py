@@ -894,6 +894,45 @@ def test_anon_cannot_set_adherence(pg: PostgrestSession) -> None:
     assert p.record(planned.item) is None
 
 
+# --------------------------------------------------------- the record's own rules
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "actual_ref_type = 'photo'",  # not a kind of log
+        "status = 'done'",  # not a status
+        "source = 'robot'",  # not a source
+        "actual_ref_id = null",  # a log type without its id (and no log on a non-skipped item)
+        "actual_ref_type = 'activity'",  # a planned meal matched to an activity
+        "similarity_score = 1.5",  # a score above 1
+        "status = 'similar'",  # 1.000 is completed (DOMAIN §6 bands)
+        "breakdown = '[]'",  # the breakdown is an object
+        "status = 'skipped', similarity_score = 0.1",  # an automatic skip names no log
+        "source = 'manual'",  # a manual verdict names no log and has no score
+    ],
+)
+def test_adherence_records_reject_a_row_that_breaks_a_rule(
+    pg: PostgrestSession, change: str
+) -> None:
+    """The rules of adherence_records (one CHECK, private.adherence_record_is_valid) hold for
+    every writer, service_role included: a matched record changed to break one is refused."""
+    p = _planner(pg)
+    planned = p.meal(p.today, "lunch")
+    p.logged_meal(p.today, 13, "lunch", (600, 40, 60, 20))
+    update = f"update public.adherence_records set {change} where planned_entity_id = %s"  # noqa: S608
+    with pytest.raises(errors.CheckViolation) as refused, pg.as_service() as conn:
+        conn.execute(update, (planned.item,))
+    assert refused.value.diag.constraint_name == "adherence_records_valid"
+    # The same record within the rules is accepted.
+    with pg.as_service() as conn:
+        conn.execute(
+            "update public.adherence_records set similarity_score = 0.9"
+            " where planned_entity_id = %s",
+            (planned.item,),
+        )
+
+
 # -------------------------------------------------------------------------- RLS
 
 
