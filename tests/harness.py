@@ -10,14 +10,18 @@ test's transaction usable.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from threading import Thread
 from typing import Any
 
 import httpx
@@ -156,3 +160,41 @@ def functions_server(
 
 def connect(url: str) -> psycopg.Connection[DictRow]:
     return psycopg.connect(url, row_factory=dict_row)
+
+
+def one_row(
+    conn: psycopg.Connection[Any], sql: str, params: Sequence[object] = ()
+) -> dict[str, Any]:
+    """The one row ``sql`` returns, as a dict (the connection's rows must be dicts)."""
+    row = conn.execute(sql, params).fetchone()
+    assert row is not None
+    return dict(row)
+
+
+def json_decimals(text: str | None) -> Any:
+    """JSON text as PostgREST returns it, numbers with a fraction as Decimal (None stays None)."""
+    return None if text is None else json.loads(text, parse_float=Decimal)
+
+
+@contextmanager
+def serve_jwks(jwk: Mapping[str, Any]) -> Iterator[str]:
+    """A JWKS endpoint serving ``jwk`` (one public key), as Supabase Auth serves its asymmetric
+    signing keys; yields its URL."""
+    body = json.dumps({"keys": [dict(jwk)]}).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/auth/v1/.well-known/jwks.json"
+    finally:
+        server.shutdown()

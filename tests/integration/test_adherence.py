@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from psycopg import errors
 
 import adherence_model as model
-from harness import PostgrestSession, connect
+from harness import PostgrestSession, connect, json_decimals, one_row
 
 pytestmark = pytest.mark.integration
 
@@ -39,16 +39,6 @@ TARGETS = {"kcal": 600, "protein_g": 40, "carbs_g": 60, "fat_g": 20}
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def _one(conn: psycopg.Connection[Any], sql: str, params: Sequence[object] = ()) -> dict[str, Any]:
-    row = conn.execute(sql, params).fetchone()
-    assert row is not None
-    return dict(row)
-
-
-def _json(text: str | None) -> Any:
-    return None if text is None else json.loads(text, parse_float=Decimal)
 
 
 def _at(tz: str, day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
@@ -97,7 +87,7 @@ class Planner:
         program, start = program or self.program, start or self.start
         week, weekday = divmod((day - start).days, 7)
         with self.pg.as_service() as conn:
-            item = _one(
+            item = one_row(
                 conn,
                 "insert into public.session_instances (program_id, user_id, week_index, day_index,"
                 " session_kind, title, planned_duration_minutes, time_of_day)"
@@ -121,7 +111,7 @@ class Planner:
     ) -> Planned:
         week, weekday = divmod((day - self.start).days, 7)
         with self.pg.as_service() as conn:
-            item = _one(
+            item = one_row(
                 conn,
                 "insert into public.meal_instances (program_id, user_id, week_index, day_index,"
                 " meal_type, targets) values (%s, %s, %s, %s, %s, %s) returning id",
@@ -130,7 +120,7 @@ class Planner:
         return Planned(item, self._event(item, day))
 
     def _event(self, item: uuid.UUID, day: dt.date) -> uuid.UUID:
-        row = _one(
+        row = one_row(
             self.pg.conn, "select id, date from public.calendar_events where ref_id = %s", (item,)
         )
         assert row["date"] == day
@@ -151,7 +141,7 @@ class Planner:
     ) -> uuid.UUID:
         """Logs an activity at ``hour`` local time with sets (exercise_id, name, reps, kg)."""
         with self.pg.as_user(self.user) as conn:
-            row = _one(
+            row = one_row(
                 conn,
                 "insert into public.activities (user_id, category, name, start_time,"
                 " duration_minutes) values (%s, %s, 'Logged', %s, %s) returning id, local_date",
@@ -187,7 +177,7 @@ class Planner:
         key = tuple(str(v) for v in (kcal, protein, carbs, fat))
         if key not in self.foods:
             with self.pg.as_user(self.user) as conn:
-                self.foods[key] = _one(
+                self.foods[key] = one_row(
                     conn,
                     "insert into public.custom_foods (user_id, name, kcal_per_100g,"
                     " protein_g_per_100g, carbs_g_per_100g, fat_g_per_100g)"
@@ -208,7 +198,7 @@ class Planner:
         if totals is not None:
             items = [(self.food(*totals), 100)]
         with self.pg.as_user(self.user) as conn:
-            row = _one(
+            row = one_row(
                 conn,
                 "insert into public.meals (user_id, logged_at, meal_type) values (%s, %s, %s)"
                 " returning id, local_date",
@@ -236,18 +226,18 @@ class Planner:
             ).fetchone()
         if row is None:
             return None
-        return {**row, "breakdown": _json(row["breakdown"])}
+        return {**row, "breakdown": json_decimals(row["breakdown"])}
 
     def status(self, planned: Planned) -> str:
         with self.pg.as_user(self.user) as conn:
-            status: str = _one(
+            status: str = one_row(
                 conn, "select status from public.calendar_events where id = %s", (planned.event,)
             )["status"]
         return status
 
     def session_state(self, planned: Planned) -> str:
         with self.pg.as_user(self.user) as conn:
-            state: str = _one(
+            state: str = one_row(
                 conn, "select state from public.session_instances where id = %s", (planned.item,)
             )["state"]
         return state
@@ -264,7 +254,7 @@ class Planner:
 
 
 def _local_today(pg: PostgrestSession, tz: str) -> dt.date:
-    today: dt.date = _one(pg.conn, "select (now() at time zone %s)::date as d", (tz,))["d"]
+    today: dt.date = one_row(pg.conn, "select (now() at time zone %s)::date as d", (tz,))["d"]
     return today
 
 
@@ -278,7 +268,7 @@ def _program(
     weeks: int = 8,
 ) -> uuid.UUID:
     with pg.as_service() as conn:
-        program: uuid.UUID = _one(
+        program: uuid.UUID = one_row(
             conn,
             "insert into public.programs (user_id, version, source, primary_goal,"
             " program_start_date, program_duration_weeks, status, tdee, macros, safety,"
@@ -773,7 +763,7 @@ def _set_adherence(
     pg: PostgrestSession, user: uuid.UUID, event: uuid.UUID, status: str | None
 ) -> dict[str, Any] | None:
     with pg.as_user(user) as conn:
-        row = _one(conn, "select (public.set_adherence(%s, %s)).*", (event, status))
+        row = one_row(conn, "select (public.set_adherence(%s, %s)).*", (event, status))
     return None if row["id"] is None else row
 
 
@@ -849,7 +839,7 @@ def test_manual_verdict_on_a_past_day_replaces_skipped(pg: PostgrestSession) -> 
         " from public.adherence_weekly where kind = 'meal'"
     )
     with pg.as_user(p.user) as conn:
-        weekly = _one(conn, weekly_sql)
+        weekly = one_row(conn, weekly_sql)
     assert (weekly["c"], weekly["s"]) == (1, 0)
     # Back to automatic on a past day without a match: skipped again.
     row = _set_adherence(pg, p.user, planned.event, None)
@@ -988,11 +978,11 @@ def test_another_users_logs_never_match_my_plan(
             ("select count(*) as n from public.calendar_events where id = %s", (meal.event,)),
             ("select count(*) as n from public.session_instances where id = %s", (session.item,)),
         ]:
-            assert _one(conn, sql, params)["n"] == 0
+            assert one_row(conn, sql, params)["n"] == 0
     # Alice sees her own.
     with pg.as_user(alice.user) as conn:
         # Today's session and lunch, yesterday's lunch.
-        assert _one(conn, "select count(*) as n from public.adherence_daily")["n"] == 3
+        assert one_row(conn, "select count(*) as n from public.adherence_daily")["n"] == 3
 
 
 def test_logging_as_another_user_is_refused(pg: PostgrestSession) -> None:
@@ -1052,14 +1042,14 @@ def test_clients_cannot_write_adherence_or_rollups(pg: PostgrestSession) -> None
 
 
 def _close_past_days(pg: PostgrestSession, as_of: dt.datetime) -> int:
-    closed: int = _one(pg.conn, "select private.close_past_days(%s) as n", (as_of,))["n"]
+    closed: int = one_row(pg.conn, "select private.close_past_days(%s) as n", (as_of,))["n"]
     return closed
 
 
 def test_close_past_days_skips_what_ended_in_each_time_zone(pg: PostgrestSession) -> None:
     # As postgres, like the pg_cron job. Close whatever the shared database holds first, so the
     # counts below are this test's days only.
-    now: dt.datetime = _one(pg.conn, "select now() as now")["now"]
+    now: dt.datetime = one_row(pg.conn, "select now() as now")["now"]
     as_of = now + dt.timedelta(days=1)
     _close_past_days(pg, as_of)
     east, west = _planner(pg, "Pacific/Kiritimati"), _planner(pg, "Pacific/Pago_Pago")
@@ -1106,7 +1096,7 @@ def test_close_past_days_skips_what_ended_in_each_time_zone(pg: PostgrestSession
 def test_close_past_days_is_deployed(pg: PostgrestSession) -> None:
     # The test databases are not pg_cron's database: the migration applied without scheduling
     # (the schedule itself is checked on the local stack), and the function is there, private.
-    row = _one(
+    row = one_row(
         pg.conn,
         "select to_regprocedure('private.close_past_days(timestamptz)') is not null as deployed,"
         " has_function_privilege('authenticated',"
@@ -1169,7 +1159,7 @@ def check_against_model(pg: PostgrestSession, user: uuid.UUID, tz: str) -> None:
         e for e in events if e["program_id"] == in_force(e["date"]) and e["session_kind"] != "rest"
     ]
     records = {
-        r["planned_entity_id"]: {**r, "breakdown": _json(r["breakdown"])}
+        r["planned_entity_id"]: {**r, "breakdown": json_decimals(r["breakdown"])}
         for r in _rows(
             pg,
             "select planned_entity_id, planned_entity_type, date, status, similarity_score,"
@@ -1235,7 +1225,9 @@ def check_against_model(pg: PostgrestSession, user: uuid.UUID, tz: str) -> None:
         user,
     )
     for a in activities:  # local_date is the start's date in the user's zone
-        start = _one(pg.conn, "select start_time from public.activities where id = %s", (a["id"],))
+        start = one_row(
+            pg.conn, "select start_time from public.activities where id = %s", (a["id"],)
+        )
         assert a["local_date"] == start["start_time"].astimezone(ZoneInfo(tz)).date()
     manual = {i: r["status"] for i, r in records.items() if r["source"] == "manual"}
     for day in sorted({e["date"] for e in items}):
@@ -1263,7 +1255,7 @@ def check_against_model(pg: PostgrestSession, user: uuid.UUID, tz: str) -> None:
             model.PlannedMeal(
                 e["ref_id"],
                 e["meal_type"],
-                _nutrients(_json(e["targets"]), "kcal", "protein_g", "carbs_g", "fat_g"),
+                _nutrients(json_decimals(e["targets"]), "kcal", "protein_g", "carbs_g", "fat_g"),
             )
             for e in items
             if e["date"] == day and e["event_type"] == "meal"
@@ -1645,7 +1637,7 @@ def test_concurrent_logs_of_one_day_are_rescored_one_after_the_other(fresh_db: s
         setup.commit()
     with connect(fresh_db) as first, connect(fresh_db) as second, connect(fresh_db) as monitor:
         monitor.autocommit = True
-        second_pid = _one(second, "select pg_backend_pid() as pid")["pid"]
+        second_pid = one_row(second, "select pg_backend_pid() as pid")["pid"]
         first.execute("select 1")  # an open transaction, so the lunch stays uncommitted
         replace(p, pg=PostgrestSession(first)).logged_meal(
             p.today, 12, "lunch", items=[(lunch_food, 100)]

@@ -27,7 +27,7 @@ import pytest
 from psycopg import errors
 
 import daily_adjustment_model as model
-from harness import PostgrestSession
+from harness import PostgrestSession, json_decimals, one_row
 
 pytestmark = pytest.mark.integration
 
@@ -55,16 +55,6 @@ LOG_COLUMNS = (
 # ------------------------------------------------------------------ helpers
 
 
-def _one(conn: psycopg.Connection[Any], sql: str, params: Sequence[object] = ()) -> dict[str, Any]:
-    row = conn.execute(sql, params).fetchone()
-    assert row is not None
-    return dict(row)
-
-
-def _json(text: str | None) -> Any:
-    return None if text is None else json.loads(text, parse_float=Decimal)
-
-
 UPSERT_LOG = (
     f"insert into public.user_context_log (user_id, date, {', '.join(LOG_COLUMNS)})"  # noqa: S608
     " values (%s, %s, %s, %s, %s, %s, %s, %s) on conflict (user_id, date) do update set "
@@ -78,7 +68,11 @@ OVERRIDE_COLUMNS = (
 
 
 def _row(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {**row, "modifications": _json(row["modifications"]), "triggers": _json(row["triggers"])}
+    return {
+        **row,
+        "modifications": json_decimals(row["modifications"]),
+        "triggers": json_decimals(row["triggers"]),
+    }
 
 
 @dataclass(eq=False)
@@ -107,7 +101,7 @@ class User:
         """Plans a session on ``day``; returns its calendar event."""
         week, weekday = self._index(day)
         with self.pg.as_service() as conn:
-            item = _one(
+            item = one_row(
                 conn,
                 "insert into public.session_instances (program_id, user_id, week_index, day_index,"
                 " session_kind, title, planned_duration_minutes) values (%s, %s, %s, %s, %s, %s,"
@@ -139,7 +133,7 @@ class User:
         self.meals(day)
 
     def _event(self, item: uuid.UUID) -> uuid.UUID:
-        event: uuid.UUID = _one(
+        event: uuid.UUID = one_row(
             self.pg.conn, "select id from public.calendar_events where ref_id = %s", (item,)
         )["id"]
         return event
@@ -203,7 +197,7 @@ class User:
     def rpc(self, name: str, override: uuid.UUID) -> dict[str, Any]:
         with self.pg.as_user(self.id) as conn:
             return _row(
-                _one(
+                one_row(
                     conn,
                     f"select {OVERRIDE_COLUMNS.replace(', ctid::text as ctid', '')}"  # noqa: S608
                     f" from public.{name}(%s)",
@@ -238,9 +232,9 @@ def _user(
         conn.execute(
             "update public.profiles set timezone = %s, sex = %s where id = %s", (tz, sex, user)
         )
-        today: dt.date = _one(conn, "select (now() at time zone %s)::date as d", (tz,))["d"]
+        today: dt.date = one_row(conn, "select (now() at time zone %s)::date as d", (tz,))["d"]
         start = today - dt.timedelta(days=14)
-        program: uuid.UUID = _one(
+        program: uuid.UUID = one_row(
             conn,
             "insert into public.programs (user_id, version, source, primary_goal,"
             " program_start_date, program_duration_weeks, status, tdee, macros, safety,"
@@ -252,12 +246,12 @@ def _user(
 
 
 def _now(pg: PostgrestSession) -> dt.datetime:
-    now: dt.datetime = _one(pg.conn, "select now() as t")["t"]
+    now: dt.datetime = one_row(pg.conn, "select now() as t")["t"]
     return now
 
 
 def _apply_due(pg: PostgrestSession, as_of: dt.datetime) -> int:
-    applied: int = _one(pg.conn, "select private.apply_due_overrides(%s) as n", (as_of,))["n"]
+    applied: int = one_row(pg.conn, "select private.apply_due_overrides(%s) as n", (as_of,))["n"]
     return applied
 
 
@@ -337,7 +331,7 @@ def _not_closed_yet(pg: PostgrestSession, event: uuid.UUID) -> None:
     with the adherence triggers off, as the superuser.)"""
     with pg.conn.transaction():
         pg.conn.execute("set local session_replication_role = replica")
-        item = _one(
+        item = one_row(
             pg.conn,
             "update public.calendar_events set status = 'planned' where id = %s returning ref_id",
             (event,),
@@ -412,7 +406,9 @@ def test_a_past_days_override_is_left_alone(pg: PostgrestSession) -> None:
         conn.execute(
             "update public.profiles set timezone = 'Pacific/Kiritimati' where id = %s", (u.id,)
         )
-    assert _one(pg.conn, "select private.user_local_date(%s, now()) as d", (u.id,))["d"] > u.today
+    assert (
+        one_row(pg.conn, "select private.user_local_date(%s, now()) as d", (u.id,))["d"] > u.today
+    )
     u.log(u.today, soreness_level=2)
     u.delete_log(u.today)
     [still] = u.overrides(u.today)
@@ -948,7 +944,7 @@ def _calendar(u: User, day: dt.date) -> list[dict[str, Any]]:
         {
             **r,
             **{
-                k: _json(r[k])
+                k: json_decimals(r[k])
                 for k in ("exercises", "adjusted_exercises", "targets", "adjusted_targets")
             },
         }
@@ -958,7 +954,7 @@ def _calendar(u: User, day: dt.date) -> list[dict[str, Any]]:
 
 def _nutrition(u: User, view: str) -> dict[str, Any]:
     with u.pg.as_user(u.id, method="GET") as conn:
-        return _one(
+        return one_row(
             conn,
             f"select target_kcal, target_carbs_g, target_protein_g, kcal_adjustment"  # noqa: S608
             f" from public.{view} where date = %s",

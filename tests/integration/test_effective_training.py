@@ -26,7 +26,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from harness import PostgrestSession
+from harness import PostgrestSession, json_decimals, one_row
 from sharpened.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration
@@ -53,16 +53,6 @@ WEEK_3 = (
     (23, ((BENCH, 2), (SQUAT, 2))),
     (25, ((FLYES, 1), (BUTTERFLY, 1), (None, 1))),
 )
-
-
-def _one(conn: psycopg.Connection[Any], sql: str, params: Sequence[object] = ()) -> dict[str, Any]:
-    row = conn.execute(sql, params).fetchone()
-    assert row is not None
-    return dict(row)
-
-
-def _json(text: str | None) -> Any:
-    return None if text is None else json.loads(text, parse_float=Decimal)
 
 
 def spread(sets: Sequence[int], delta: int) -> list[int]:
@@ -96,7 +86,7 @@ class User:
     ) -> None:
         with self.pg.as_service() as conn:
             for n, exercises in week:
-                session = _one(
+                session = one_row(
                     conn,
                     "insert into public.session_instances (program_id, user_id, week_index,"
                     " day_index, session_kind, title, planned_duration_minutes, parameters)"
@@ -124,7 +114,7 @@ class User:
         period_end = self.day(period_end_day)
         period_start = period_end - dt.timedelta(days=13)
         with self.pg.as_service() as conn:
-            reassessment = _one(
+            reassessment = one_row(
                 conn,
                 "insert into public.reassessments (user_id, program_id, period_start, period_end,"
                 " inputs, outcome, controller_state, changes) values (%s, %s, %s, %s, '{}', '{}',"
@@ -186,7 +176,7 @@ class User:
                 " from public.calendar_day where date = %s and event_type = 'training'",
                 (self.day(n),),
             ).fetchall()
-        return [{k: _json(v) for k, v in r.items()} for r in rows]
+        return [{k: json_decimals(v) for k, v in r.items()} for r in rows]
 
     def sets(self, n: int) -> list[int]:
         """The adjusted sets calendar_day shows on day n."""
@@ -200,9 +190,9 @@ def _user(pg: PostgrestSession) -> User:
         conn.execute(
             "update public.profiles set timezone = %s, sex = 'male' where id = %s", (TZ, user)
         )
-        today: dt.date = _one(conn, "select (now() at time zone %s)::date as d", (TZ,))["d"]
+        today: dt.date = one_row(conn, "select (now() at time zone %s)::date as d", (TZ,))["d"]
         start = today - dt.timedelta(days=14)
-        program: uuid.UUID = _one(
+        program: uuid.UUID = one_row(
             conn,
             "insert into public.programs (user_id, version, source, primary_goal,"
             " program_start_date, program_duration_weeks, status, tdee, macros, safety,"
@@ -378,13 +368,13 @@ def test_the_override_volume_multiplier_applies_to_the_effective_sets(
             (u.id, u.today),
         )
     with pg.as_user(u.id) as conn:
-        override = _one(
+        override = one_row(
             conn,
             "select id, modifications::text as m from public.day_overrides"
             " where date = %s and status = 'pending'",
             (u.today,),
         )
-    assert _json(override["m"])["volume_multiplier"] == Decimal("0.75")
+    assert json_decimals(override["m"])["volume_multiplier"] == Decimal("0.75")
     with pg.as_user(u.id, method="POST") as conn:
         conn.execute("select public.approve_adjustment(%s)", (override["id"],))
     [row] = u.calendar(14)
@@ -426,7 +416,7 @@ def test_only_the_users_own_program_counts(pg: PostgrestSession) -> None:
                 mine.day(13),
             ),
         )
-        old = _one(
+        old = one_row(
             conn,
             "insert into public.programs (user_id, version, source, primary_goal,"
             " program_start_date, program_duration_weeks, status, tdee, macros, safety,"
@@ -465,7 +455,7 @@ def test_a_program_without_a_reassessment_reads_as_before(pg: PostgrestSession) 
             " values (%s, %s, 9, 4.5)",
             (u.id, u.today),
         )
-        found = _one(conn, "select id from public.day_overrides where date = %s", (u.today,))
+        found = one_row(conn, "select id from public.day_overrides where date = %s", (u.today,))
     override = found["id"]
     with pg.as_user(u.id, method="POST") as conn:
         conn.execute("select public.approve_adjustment(%s)", (override,))
@@ -485,7 +475,10 @@ def test_a_program_without_a_reassessment_reads_as_before(pg: PostgrestSession) 
     assert len(now) == len(before) == 6
     new_keys = {"effective_sets", "set_change", "deload"}
     for a, b in zip(now, before, strict=True):
-        adjusted, old = _json(a.pop("adjusted_exercises")), _json(b.pop("adjusted_exercises"))
+        adjusted, old = (
+            json_decimals(a.pop("adjusted_exercises")),
+            json_decimals(b.pop("adjusted_exercises")),
+        )
         assert a == b
         for e in adjusted:
             assert (e["effective_sets"], e["set_change"], e["deload"]) == (
@@ -495,5 +488,5 @@ def test_a_program_without_a_reassessment_reads_as_before(pg: PostgrestSession) 
             )
         assert [{k: v for k, v in e.items() if k not in new_keys} for e in adjusted] == old
     # The override did change today's sets, the same way in both.
-    assert [e["sets"] for e in _json(now[0]["exercises"])] == _planned(WEEK_2, 14)
+    assert [e["sets"] for e in json_decimals(now[0]["exercises"])] == _planned(WEEK_2, 14)
     assert u.sets(14) != _planned(WEEK_2, 14)

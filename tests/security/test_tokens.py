@@ -16,8 +16,6 @@ import hmac
 import json
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from threading import Thread
 from typing import Any
 
 import httpx
@@ -26,7 +24,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from harness import functions_server
+from harness import functions_server, serve_jwks
 from security.support import Attacker, Victim, assert_error_shape, assert_no_internals, bearer
 from sharpened.auth import AuthError, api_key, mint_token, user_claims, verify_token
 from sharpened.settings import SUPABASE_DEV_JWT_SECRET, Settings
@@ -452,22 +450,8 @@ PROJECT_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 def jwks_url() -> Iterator[str]:
     """The project's JWKS (one RSA public key, kid ``project-1``), served over HTTP."""
     public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(PROJECT_KEY.public_key()))
-    body = json.dumps({"keys": [public | {"kid": "project-1", "alg": "RS256", "use": "sig"}]})
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(body.encode())
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/auth/v1/.well-known/jwks.json"
-    server.shutdown()
+    with serve_jwks(public | {"kid": "project-1", "alg": "RS256", "use": "sig"}) as url:
+        yield url
 
 
 def _project_public_pem() -> str:

@@ -7,14 +7,13 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from threading import Thread
 from typing import Any
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from harness import serve_jwks
 from sharpened.auth import (
     AuthError,
     api_key,
@@ -136,22 +135,8 @@ def jwks_server() -> Iterator[tuple[str, Any]]:
     """A JWKS endpoint serving one RSA public key, as Supabase's asymmetric signing keys do."""
     private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     public_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private_key.public_key()))
-    body = json.dumps({"keys": [public_jwk | {"kid": "key-1", "alg": "RS256", "use": "sig"}]})
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(body.encode())
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/auth/v1/.well-known/jwks.json", private_key
-    server.shutdown()
+    with serve_jwks(public_jwk | {"kid": "key-1", "alg": "RS256", "use": "sig"}) as url:
+        yield url, private_key
 
 
 def test_asymmetric_token_verified_against_jwks(jwks_server: tuple[str, Any]) -> None:
