@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from psycopg import sql
 from psycopg.rows import DictRow, dict_row
 
 from sharpened.auth import user_claims
@@ -198,3 +199,28 @@ def serve_jwks(jwk: Mapping[str, Any]) -> Iterator[str]:
         yield f"http://127.0.0.1:{server.server_address[1]}/auth/v1/.well-known/jwks.json"
     finally:
         server.shutdown()
+
+
+def seed_every_table(
+    conn: psycopg.Connection[DictRow], first: uuid.UUID, last: uuid.UUID
+) -> dict[str, dict[str, Any]]:
+    """A row in every table for both users, through every domain's ``tests.seed_*`` fixture
+    (``seed_reference`` once: it is not per user); returns a sample row per table, ``last``'s
+    where both have one."""
+    functions = [
+        row["proname"]
+        for row in conn.execute(
+            "select proname from pg_proc where pronamespace = 'tests'::regnamespace "
+            "and proname like 'seed\\_%' order by proname"
+        )
+    ]
+    call = sql.SQL("select table_name, sample from tests.{}({})")
+    samples: dict[str, dict[str, Any]] = {}
+    for function in functions:
+        for user in (first, last):
+            args = sql.SQL("") if function == "seed_reference" else sql.Literal(user)
+            for row in conn.execute(call.format(sql.Identifier(function), args)):
+                samples[row["table_name"]] = row["sample"]
+            if function == "seed_reference":
+                break
+    return samples

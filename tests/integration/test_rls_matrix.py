@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
-from harness import PostgrestSession
+from harness import PostgrestSession, seed_every_table
 
 pytestmark = pytest.mark.integration
 
@@ -105,22 +105,7 @@ class World:
 def _seed(pg: PostgrestSession) -> World:
     """Two users with a row in every table (via every domain's fixture) and the owner's samples."""
     owner, other = pg.signup(), pg.signup()
-    functions = [
-        row["proname"]
-        for row in pg.conn.execute(
-            "select proname from pg_proc where pronamespace = 'tests'::regnamespace "
-            "and proname like 'seed\\_%' order by proname"
-        )
-    ]
-    samples: dict[str, dict[str, Any]] = {}
-    for function in functions:
-        call = sql.SQL("select table_name, sample from tests.{}({})")
-        for user in (other, owner):  # the owner's samples win
-            args = sql.SQL("") if function == "seed_reference" else sql.Literal(user)
-            for row in pg.conn.execute(call.format(sql.Identifier(function), args)):
-                samples[row["table_name"]] = row["sample"]
-            if function == "seed_reference":
-                break
+    samples = seed_every_table(pg.conn, other, owner)  # the owner's samples
     return World(owner, other, samples)
 
 

@@ -23,7 +23,7 @@ import pytest
 from psycopg import sql
 from psycopg.rows import DictRow
 
-from harness import PostgrestSession, connect
+from harness import PostgrestSession, connect, seed_every_table
 from security.support import (
     CATALOG_QUERIES,
     NUL_PAYLOADS,
@@ -71,28 +71,6 @@ def _catalog(conn: psycopg.Connection[DictRow]) -> dict[str, Any]:
     return {name: conn.execute(query).fetchone() for name, query in CATALOG_QUERIES.items()}
 
 
-def _seed(pg: PostgrestSession, attacker: uuid.UUID, victim: uuid.UUID) -> dict[str, Any]:
-    functions = [
-        row["proname"]
-        for row in pg.conn.execute(
-            "select proname from pg_proc where pronamespace = 'tests'::regnamespace "
-            "and proname like 'seed\\_%' order by proname"
-        )
-    ]
-    samples: dict[str, dict[str, Any]] = {}
-    for function in functions:
-        for user in (victim, attacker):  # the attacker's samples win
-            args = sql.SQL("") if function == "seed_reference" else sql.Literal(user)
-            query = sql.SQL("select table_name, sample from tests.{}({})").format(
-                sql.Identifier(function), args
-            )
-            for row in pg.conn.execute(query):
-                samples[row["table_name"]] = row["sample"]
-            if function == "seed_reference":
-                break
-    return samples
-
-
 @pytest.fixture(scope="module")
 def world(shared_db: str) -> Iterator[World]:
     with connect(shared_db) as conn:
@@ -100,7 +78,7 @@ def world(shared_db: str) -> Iterator[World]:
         try:
             pg = PostgrestSession(conn)
             attacker, victim = pg.signup(), pg.signup()
-            samples = _seed(pg, attacker, victim)
+            samples = seed_every_table(conn, victim, attacker)  # the attacker's samples
             world = World(
                 pg, attacker, victim, samples, victim_fingerprint(conn, victim), _catalog(conn)
             )
