@@ -164,10 +164,10 @@ def connect(url: str) -> psycopg.Connection[DictRow]:
 
 
 def one_row(
-    conn: psycopg.Connection[Any], sql: str, params: Sequence[object] = ()
+    conn: psycopg.Connection[Any], query: str, params: Sequence[object] = ()
 ) -> dict[str, Any]:
-    """The one row ``sql`` returns, as a dict (the connection's rows must be dicts)."""
-    row = conn.execute(sql, params).fetchone()
+    """The one row ``query`` returns, as a dict (the connection's rows must be dicts)."""
+    row = conn.execute(query, params).fetchone()
     assert row is not None
     return dict(row)
 
