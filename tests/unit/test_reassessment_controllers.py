@@ -575,6 +575,12 @@ def test_muscle_bounded_mev_to_mrv() -> None:
     assert (above.new_sets, above.reason_code) == (28, "outside_landmarks")
     below = muscle_step(MuscleInput("chest", 4, e1rm_trend_pct=-5.0), 1.0, 1.0)
     assert (below.new_sets, below.reason_code) == (6, "outside_landmarks")
+    # recovery outweighed by the multiplier (25 x (1.1 - 1) - 2 = +0.5): the sets stay
+    held = muscle_step(MuscleInput("shoulders", 25, e1rm_trend_pct=-3.0), 1.1, None)
+    assert held.recovery
+    assert (held.new_sets, held.reason_code) == (25, None)
+    assert held.terms["raw_sets"] == 0.5
+    assert (held.terms["step"], held.terms["limits"]) == (0, ["recovery"])
 
 
 @settings(max_examples=200, deadline=None)

@@ -840,11 +840,16 @@ def muscle_step(
     multiplier_sets = muscle.sets * (multiplier - 1)
     raw = multiplier_sets + table_delta
     step = int(_clamp(round_half_away(raw), -MAX_SET_STEP, MAX_SET_STEP))
-    bounded = int(_clamp(muscle.sets + step, lm.mev, lm.mrv))
-    new = int(_clamp(bounded, muscle.sets - MAX_SET_STEP, muscle.sets + MAX_SET_STEP))
     limits: list[str] = []
     if round_half_away(raw) != step:
         limits.append("max_step")
+    if recovery and step > 0:
+        # A high multiplier can outweigh the recovery's -2 on a big volume (25 sets x 1.1 = +2.5):
+        # a muscle that needs recovery keeps its sets at most (MEV still applies below).
+        step = 0
+        limits.append("recovery")
+    bounded = int(_clamp(muscle.sets + step, lm.mev, lm.mrv))
+    new = int(_clamp(bounded, muscle.sets - MAX_SET_STEP, muscle.sets + MAX_SET_STEP))
     if bounded != muscle.sets + step:
         limits.append("mrv" if muscle.sets + step > lm.mrv else "mev")
     reason: str | None = None
