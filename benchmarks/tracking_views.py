@@ -257,15 +257,19 @@ LOG_STEPS: tuple[tuple[str, str], ...] = (
         cross join generate_series(0, 3) as i
         cross join generate_series(1, 3) as sn
         inner join bench.exercises as e on e.k = (a.dd % 7 * 5 + i) % 20;
-        insert into public.adherence_weekly (
-            user_id, week_start, kind, planned_items, completed_items, similar_items,
+        insert into public.adherence_daily (
+            user_id, date, kind, planned_items, completed_items, similar_items,
             partial_items, skipped_items
         )
-        select u.id, date_trunc('week', current_date)::date - 7 * w, k.kind, k.planned,
-            k.planned - 3, 1, 1, 1
+        select u.id, current_date - dd, 'session', 1, (dd % 3 <> 0)::integer, 0, 0,
+            (dd % 3 = 0)::integer
         from bench.users as u
-        cross join generate_series(0, 51) as w
-        cross join (values ('session', 4), ('meal', 28)) as k (kind, planned);
+        cross join generate_series(0, 364) as dd
+        where dd % 7 in (0, 2, 4, 5)
+        union all
+        select u.id, current_date - dd, 'meal', 4, 2, 1, 0, 1
+        from bench.users as u
+        cross join generate_series(0, 364) as dd;
         """,
     ),
 )
@@ -451,7 +455,7 @@ def count_rows(conn: psycopg.Connection[Any]) -> dict[str, int]:
     tables = (
         "programs", "session_instances", "exercise_plan_items", "meal_instances",
         "meal_item_plan", "calendar_events", "meals", "meal_items", "activities",
-        "exercise_sets", "adherence_weekly",
+        "exercise_sets", "adherence_daily",
     )  # fmt: skip
     counts = {}
     for table in tables:

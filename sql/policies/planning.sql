@@ -19,15 +19,11 @@ create policy adherence_records_select_own on public.adherence_records
 for select to authenticated
 using (user_id = (select auth.uid()));
 
--- ------------------------------------------- adherence_daily / _weekly ---
+-- -------------------------------------------------------- adherence_daily ---
+-- (adherence_weekly and adherence_summary are security_invoker views over it.)
 
 drop policy if exists adherence_daily_select_own on public.adherence_daily;
 create policy adherence_daily_select_own on public.adherence_daily
-for select to authenticated
-using (user_id = (select auth.uid()));
-
-drop policy if exists adherence_weekly_select_own on public.adherence_weekly;
-create policy adherence_weekly_select_own on public.adherence_weekly
 for select to authenticated
 using (user_id = (select auth.uid()));
 

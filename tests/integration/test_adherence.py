@@ -938,7 +938,7 @@ def _snapshot(pg: PostgrestSession, user: uuid.UUID) -> dict[str, list[dict[str,
         " skipped_items, updated_at from public.adherence_daily where user_id = %s"
         " order by date, kind",
         "weekly": "select week_start, kind, planned_items, completed_items, similar_items,"
-        " partial_items, skipped_items, updated_at from public.adherence_weekly"
+        " partial_items, skipped_items from public.adherence_weekly"
         " where user_id = %s order by week_start, kind",
     }
     return {
@@ -1029,13 +1029,16 @@ def test_clients_cannot_write_adherence_or_rollups(pg: PostgrestSession) -> None
             (p.user, p.today, planned.item),
         ),
         ("update public.adherence_daily set completed_items = 1 where user_id = %s", (p.user,)),
-        ("delete from public.adherence_weekly where user_id = %s", (p.user,)),
+        ("delete from public.adherence_daily where user_id = %s", (p.user,)),
         ("select private.rematch_day(%s, %s)", (p.user, p.today)),
         ("select private.close_past_days()", ()),
     ]
     for sql, params in attempts:
         with pytest.raises(errors.InsufficientPrivilege), pg.as_user(p.user) as conn:
             conn.execute(sql, params)
+    # The weekly rollups are sums over the daily ones (a view): not writable by anyone.
+    with pytest.raises(errors.ObjectNotInPrerequisiteState), pg.as_user(p.user) as conn:
+        conn.execute("delete from public.adherence_weekly where user_id = %s", (p.user,))
 
 
 # ------------------------------------------------------------- closing past days

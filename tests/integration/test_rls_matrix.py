@@ -58,7 +58,6 @@ ACCESS: dict[str, str] = {
     "calendar_events": "S",
     "adherence_records": "S",
     "adherence_daily": "S",
-    "adherence_weekly": "S",
     "plan_change_events": "S",
     "reassessments": "S",
     "day_overrides": "S",

@@ -421,16 +421,18 @@ def _pct(completed: int, similar: int, partial: int, skipped: int) -> Decimal | 
 def test_adherence_summary_sessions_and_meals_side_by_side(pg: PostgrestSession) -> None:
     user, other = pg.signup(), pg.signup()  # no plans: the matching writes no rollup for them
     later = WEEK + dt.timedelta(days=7)
-    weekly = [
-        (user, WEEK, "session", 4, 2, 1, 0, 1),
-        (user, WEEK, "meal", 28, 20, 2, 2, 2),
+    # Daily rollups; the weeks (adherence_weekly, then the summary) are their sums.
+    daily = [
+        (user, WEEK, "session", 2, 1, 1, 0, 0),
+        (user, WEEK + dt.timedelta(days=6), "session", 2, 1, 0, 0, 1),
+        (user, WEEK + dt.timedelta(days=1), "meal", 28, 20, 2, 2, 2),
         (user, later, "meal", 21, 0, 0, 0, 0),
         (other, WEEK, "session", 3, 3, 0, 0, 0),
     ]
     with pg.as_service() as conn:
-        for row in weekly:
+        for row in daily:
             conn.execute(
-                "insert into public.adherence_weekly (user_id, week_start, kind, planned_items,"
+                "insert into public.adherence_daily (user_id, date, kind, planned_items,"
                 " completed_items, similar_items, partial_items, skipped_items)"
                 " values (%s, %s, %s, %s, %s, %s, %s, %s)",
                 row,

@@ -110,7 +110,6 @@ $$;
 -- would already have written skipped records for these past days, so it is off here.
 delete from public.adherence_records;
 delete from public.adherence_daily;
-delete from public.adherence_weekly;
 delete from public.calendar_events;
 alter table public.calendar_events disable trigger calendar_events_rematch;
 
