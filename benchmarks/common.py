@@ -22,22 +22,28 @@ from sharpened.settings import PROJECT_ROOT
 
 
 @contextmanager
-def throwaway_database(settings: Mapping[str, str] | None = None) -> Iterator[str]:
-    """A fresh cluster (fsync off) on a free port with this checkout deployed; yields its URL.
+def throwaway_database(
+    settings: Mapping[str, str] | None = None, database: str = "postgres"
+) -> Iterator[str]:
+    """A fresh cluster (fsync off) on a free port with this checkout deployed in ``database``
+    (created unless ``postgres``); yields that database's URL.
 
     ``settings`` (e.g. shared_buffers and max_wal_size sized for a bulk load) are set with
-    ALTER SYSTEM and the cluster restarted before the deploy.
+    ALTER SYSTEM and the cluster restarted before the deploy. A database other than ``postgres``
+    has no pg_cron connection (cron.database_name), so it can be the template of a copy.
     """
     cluster = start_throwaway_cluster(prefix="sharpened-bench-")
     try:
+        with psycopg.connect(cluster.url(), autocommit=True) as conn:
+            for setting, value in (settings or {}).items():
+                conn.execute(f"alter system set {setting} = '{value}'")
+            if database != "postgres":
+                conn.execute(f'create database "{database}"')
         if settings:
-            with psycopg.connect(cluster.url(), autocommit=True) as conn:
-                for setting, value in settings.items():
-                    conn.execute(f"alter system set {setting} = '{value}'")
             cluster.stop()
             cluster.start()
-        deploy(cluster.url(), progress=lambda _line: None)
-        yield cluster.url()
+        deploy(cluster.url(database), progress=lambda _line: None)
+        yield cluster.url(database)
     finally:
         cluster.destroy()
 

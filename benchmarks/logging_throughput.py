@@ -22,19 +22,22 @@ Logs go day by day (oldest first, every user's day in turn), each user's logs fr
 connection; runs with 2 connections in parallel (users split between them) and with 1.
 
 Modes: "triggers on" = the full chain (item nutrients, meal totals, local dates, MET calories,
-updated_at, plan matching / adherence rollups once present); "triggers off" = ``alter table ...
-disable trigger user`` on activities, exercise_sets, meals and meal_items (foreign keys, checks
-and RLS still apply), the same rows, deleted again afterwards (the client sends local_date
-itself, as a NOT NULL column needs it without its trigger). The number of logs per run is
-calibrated so a triggered run takes about RUN_SECONDS. The two modes are interleaved: each chunk
-of about CHUNK_SECONDS of logs is sent with the triggers off, deleted, then sent again with them
-on, over the same open connections, and each mode's time is the sum over its chunks (switching
-the triggers is an ALTER TABLE, which makes the connections re-plan their cached statements: the
-first triggered log of a chunk pays that, so the interleaving errs against the triggers). (Run one
+updated_at, plan matching / adherence rollups once present); "triggers off" = the same rows sent
+to a copy of the database made once the set-up is done (``create database ... template``) in
+which ``alter table ... disable trigger user`` was run on activities, exercise_sets, meals and
+meal_items (foreign keys, checks and RLS still apply; the client sends local_date itself, as a
+NOT NULL column needs it without its trigger). The number of logs per run is calibrated so a
+triggered run takes about RUN_SECONDS. The two modes are interleaved: each chunk of about
+CHUNK_SECONDS of logs is sent to the copy, then to the database with the triggers, each over
+its own open connections, and each mode's time is the sum over its chunks. Both databases get
+every row (the probe too), so they stay alike, and neither is altered between chunks. (Run one
 after the other, as the first version of this benchmark did, on and off saw different machines:
 on this shared 2-core VM the speed drifts by tens of per cent over seconds, and the same code
-gave on/off ratios from 0.29 to 0.49 in consecutive runs.) Targets (issue 6): >= 1,000 meal
-logs/s with triggers (2 connections), and on/off >= 0.5.
+gave on/off ratios from 0.29 to 0.49 in consecutive runs. The second version interleaved in one
+database, switching the triggers with ALTER TABLE and deleting the untriggered rows between
+chunks: every switch made the connections re-plan their cached statements, which counted
+against the triggers.) Targets (issue 6): >= 1,000 meal logs/s with triggers (2 connections),
+and on/off >= 0.5.
 When on/off misses its target, PROFILE_LOGS more logs of each kind are sent (triggers on,
 1 connection) with ``track_functions = all``, and the server time per log in each function is
 printed (which trigger, and which part of the matching, costs what).
@@ -50,13 +53,13 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import Jsonb
 
 from benchmarks.common import Figure, throwaway_database
@@ -333,7 +336,6 @@ class Session:
     user: uuid.UUID
     activity: dict[str, Any]  # a row of the POST /activities body
     sets: list[SetLog]
-    logged: bool = False
 
 
 def _sessions(db_url: str, users: list[uuid.UUID], today: dt.date) -> list[Session]:
@@ -387,20 +389,22 @@ def _sessions(db_url: str, users: list[uuid.UUID], today: dt.date) -> list[Sessi
     return sessions
 
 
-def _activities_for(db_url: str, sessions: list[Session]) -> Callable[[int], None]:
+def _activities_for(sessions: list[Session]) -> Callable[[str, int], None]:
     """A function that makes sure the activities of the sessions holding the first ``n`` set logs
-    exist: logged (triggers on, not measured) as each user, one bulk POST /activities per user."""
+    exist in a database: logged (not measured) as each user, one bulk POST /activities per user."""
+    logged: dict[str, set[int]] = {}
 
-    def prepare(n: int) -> None:
+    def prepare(db_url: str, n: int) -> None:
+        done = logged.setdefault(db_url, set())
         pending: dict[uuid.UUID, list[dict[str, Any]]] = {}
         covered = 0
-        for session in sessions:
+        for i, session in enumerate(sessions):
             if covered >= n:
                 break
             covered += len(session.sets)
-            if not session.logged:
+            if i not in done:
                 pending.setdefault(session.user, []).append(session.activity)
-                session.logged = True
+                done.add(i)
         with psycopg.connect(db_url) as conn:
             for user, activities in pending.items():
                 with conn.transaction():
@@ -532,58 +536,53 @@ def _measure(
         return lanes.send(logs, send)
 
 
-@contextmanager
-def _triggers_disabled(db_url: str, tables: Sequence[str] = TRIGGER_TABLES) -> Iterator[None]:
-    """The project's triggers on ``tables`` off (as postgres); re-enabled afterwards."""
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        for table in tables:
+def _copy_without_triggers(db_url: str) -> str:
+    """A copy of the database (no other session may be connected to it) with the project's
+    triggers on TRIGGER_TABLES disabled; returns the copy's conninfo."""
+    source = conninfo_to_dict(db_url)["dbname"]
+    copy = f"{source}_triggers_off"
+    with psycopg.connect(make_conninfo(db_url, dbname="postgres"), autocommit=True) as conn:
+        conn.execute(f'create database "{copy}" template "{source}" strategy file_copy')
+    copy_url = make_conninfo(db_url, dbname=copy)
+    with psycopg.connect(copy_url, autocommit=True) as conn:
+        for table in TRIGGER_TABLES:
             conn.execute(f"alter table public.{table} disable trigger user")
-    try:
-        yield
-    finally:
-        with psycopg.connect(db_url, autocommit=True) as conn:
-            for table in tables:
-                conn.execute(f"alter table public.{table} enable trigger user")
-
-
-def _delete(db_url: str, table: str, ids: list[uuid.UUID]) -> None:
-    """Remove rows of an untriggered run (call with the triggers still disabled)."""
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute(f"delete from public.{table} where id = any(%s)", (ids,))  # noqa: S608
-        conn.execute(f"vacuum analyze public.{table}")
+    return copy_url
 
 
 def _compare(
-    db_url: str,
+    on_url: str,
+    off_url: str,
     logs: list[L],
     send: Callable[[psycopg.Connection[Any], L], list[uuid.UUID]],
-    table: str,
-    prepare: Callable[[int], None] = lambda _n: None,
+    prepare: Callable[[str, int], None] = lambda _url, _n: None,
     probe_logs: int = PROBE_LOGS,
 ) -> tuple[dict[tuple[str, int], Run], list[uuid.UUID], int]:
     """Probe (triggers on) to size the runs, then with 2 and with 1 connection: the batch in
-    chunks of about CHUNK_SECONDS, each sent with the triggers off (rows deleted again) and then
-    on (the same rows), so both modes see the same machine. Returns the runs (counted in rows
-    inserted), the rows the triggered runs left, and how many of ``logs`` were used."""
+    chunks of about CHUNK_SECONDS, each sent to the copy without triggers (``off_url``) and then
+    to the database with them (``on_url``), so both modes see the same machine. Returns the runs
+    (counted in rows inserted), the rows the triggered runs left, and how many of ``logs`` were
+    used."""
     probe, rest = logs[:probe_logs], logs[probe_logs:]
-    prepare(probe_logs)
-    seconds, _ = _measure(db_url, probe, 1, send)
+    for url in (off_url, on_url):
+        prepare(url, probe_logs)
+    _measure(off_url, probe, 1, send)  # the same rows in both databases; not a measurement
+    seconds, _ = _measure(on_url, probe, 1, send)
     per_run = min(round(len(probe) / seconds * RUN_SECONDS), int(len(rest) / 2.5))
     two, one = rest[: round(per_run * 1.5)], rest[round(per_run * 1.5) :][:per_run]
-    prepare(probe_logs + len(two) + len(one))  # (round(2.5 p) can be one short of the two)
+    for url in (off_url, on_url):  # (round(2.5 p) can be one short of the two)
+        prepare(url, probe_logs + len(two) + len(one))
     chunk = max(1, round(per_run * CHUNK_SECONDS / RUN_SECONDS))
     runs: dict[tuple[str, int], Run] = {}
     inserted: list[uuid.UUID] = []
     for connections, batch in ((2, two), (1, one)):
         on, off = Run(0, 0.0), Run(0, 0.0)
-        with _Lanes(db_url, connections) as lanes:
+        with _Lanes(on_url, connections) as on_lanes, _Lanes(off_url, connections) as off_lanes:
             for start in range(0, len(batch), chunk):
                 logs_now = batch[start : start + chunk]
-                with _triggers_disabled(db_url):
-                    seconds, ids = lanes.send(logs_now, send)
-                    off = Run(off.logs + len(ids), off.seconds + seconds)
-                    _delete(db_url, table, ids)
-                seconds, ids = lanes.send(logs_now, send)
+                seconds, ids = off_lanes.send(logs_now, send)
+                off = Run(off.logs + len(ids), off.seconds + seconds)
+                seconds, ids = on_lanes.send(logs_now, send)
                 on = Run(on.logs + len(ids), on.seconds + seconds)
                 inserted += ids
         runs[("off", connections)], runs[("on", connections)] = off, on
@@ -684,28 +683,27 @@ def _function_profile(
 def run() -> Result:
     today = _local_today()
     start = today - dt.timedelta(days=today.weekday() + 7 * WEEKS_BACK)
-    with throwaway_database() as db_url:
+    with throwaway_database(database="logging") as db_url:
         users = _create_users(db_url)
         _store_programs(db_url, users, start)
         meal_logs = _meal_logs(db_url, users, today)
         sessions = _sessions(db_url, users, today)
         set_logs = [log for session in sessions for log in session.sets]
-        activities = _activities_for(db_url, sessions)
+        activities = _activities_for(sessions)
         with psycopg.connect(db_url, autocommit=True) as conn:
             conn.execute("vacuum analyze")
+        off_url = _copy_without_triggers(db_url)
         result = Result(users=USERS, rematch_triggers=_rematch_triggers(db_url))
-        result.meal, meals, used_meals = _compare(db_url, meal_logs, _log_meal, "meals")
+        result.meal, meals, used_meals = _compare(db_url, off_url, meal_logs, _log_meal)
         days = _days(meal_logs[used_meals:])
         result.meal_days, day_meals, used_days = _compare(
-            db_url, days, _log_meal_day, "meals", probe_logs=PROBE_LOGS // 4
+            db_url, off_url, days, _log_meal_day, probe_logs=PROBE_LOGS // 4
         )
         used_meals += sum(len(day.items) for day in days[:used_days])
-        result.sets, sets, used_sets = _compare(
-            db_url, set_logs, _log_set, "exercise_sets", activities
-        )
+        result.sets, sets, used_sets = _compare(db_url, off_url, set_logs, _log_set, activities)
         result.sanity = _sanity(db_url, meals + day_meals, sets)
         if min(result.ratios()) < TARGET_RATIO:  # where the time goes, on the next logs
-            activities(used_sets + PROFILE_LOGS)
+            activities(db_url, used_sets + PROFILE_LOGS)
             result.profile = [
                 "profile (on/off below target): server time by function, track_functions = all",
                 *_function_profile(
