@@ -923,6 +923,70 @@ def test_adherence_records_reject_a_row_that_breaks_a_rule(
         )
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        "event_type = 'nap'",  # not an event type
+        "event_type = 'training'",  # a training event must name session_instances
+        "title = '   '",  # a blank title
+        "title = repeat('x', 201)",  # a title over 200 characters
+        "time_of_day = 'dawn'",  # not a slot
+        "status = 'done'",  # not a status
+    ],
+)
+def test_calendar_events_reject_a_row_that_breaks_a_rule(pg: PostgrestSession, change: str) -> None:
+    """The rules of calendar_events (one CHECK, private.calendar_event_is_valid) hold for every
+    writer, service_role included: a planned meal changed to break one is refused."""
+    p = _planner(pg)
+    planned = p.meal(p.today, "lunch")
+    update = f"update public.calendar_events set {change} where ref_id = %s"  # noqa: S608
+    with pytest.raises(errors.CheckViolation) as refused, pg.as_service() as conn:
+        conn.execute(update, (planned.item,))
+    assert refused.value.diag.constraint_name == "calendar_events_valid"
+    # The same event within the rules is accepted.
+    with pg.as_service() as conn:
+        conn.execute(
+            "update public.calendar_events set title = 'Late lunch', time_of_day = 'afternoon'"
+            " where ref_id = %s",
+            (planned.item,),
+        )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "kind = 'nap'",  # not a kind
+        "planned_items = 0",  # a rollup row has planned items
+        "completed_items = -1",
+        "similar_items = -1",
+        "partial_items = -1",
+        "skipped_items = -1",
+        "completed_items = planned_items + 1",  # more verdicts than planned items
+    ],
+)
+def test_adherence_daily_rejects_a_row_that_breaks_a_rule(
+    pg: PostgrestSession, change: str
+) -> None:
+    """The rules of adherence_daily (one CHECK, private.adherence_counts_are_valid) hold for
+    every writer, service_role included; adherence_pct is generated from the counts."""
+    p = _planner(pg)
+    p.meal(p.today, "lunch")
+    update = f"update public.adherence_daily set {change} where user_id = %s"  # noqa: S608
+    with pytest.raises(errors.CheckViolation) as refused, pg.as_service() as conn:
+        conn.execute(update, (p.user,))
+    assert refused.value.diag.constraint_name == "adherence_daily_valid"
+    # Within the rules the row is accepted, and the percentage follows the counts (DOMAIN §6):
+    # 100 x (0 + 0.75 x 1 + 0.4 x 1) / 3 decided = 38.3.
+    with pg.as_service() as conn:
+        row = conn.execute(
+            "update public.adherence_daily set planned_items = 4, completed_items = 0,"
+            " similar_items = 1, partial_items = 1, skipped_items = 1 where user_id = %s"
+            " returning pending_items, adherence_pct",
+            (p.user,),
+        ).fetchone()
+    assert row == {"pending_items": 1, "adherence_pct": D("38.3")}
+
+
 # -------------------------------------------------------------------------- RLS
 
 
