@@ -887,6 +887,16 @@ def test_anon_cannot_set_adherence(pg: PostgrestSession) -> None:
 # --------------------------------------------------------- the record's own rules
 
 
+def _assert_service_update_refused(
+    pg: PostgrestSession, table: str, change: str, where: str, key: object, constraint: str
+) -> None:
+    """service_role's UPDATE of table (set change, where key) is refused by constraint."""
+    update = f"update public.{table} set {change} where {where} = %s"  # noqa: S608
+    with pytest.raises(errors.CheckViolation) as refused, pg.as_service() as conn:
+        conn.execute(update, (key,))
+    assert refused.value.diag.constraint_name == constraint
+
+
 @pytest.mark.parametrize(
     "change",
     [
@@ -910,10 +920,14 @@ def test_adherence_records_reject_a_row_that_breaks_a_rule(
     p = _planner(pg)
     planned = p.meal(p.today, "lunch")
     p.logged_meal(p.today, 13, "lunch", (600, 40, 60, 20))
-    update = f"update public.adherence_records set {change} where planned_entity_id = %s"  # noqa: S608
-    with pytest.raises(errors.CheckViolation) as refused, pg.as_service() as conn:
-        conn.execute(update, (planned.item,))
-    assert refused.value.diag.constraint_name == "adherence_records_valid"
+    _assert_service_update_refused(
+        pg,
+        "adherence_records",
+        change,
+        "planned_entity_id",
+        planned.item,
+        "adherence_records_valid",
+    )
     # The same record within the rules is accepted.
     with pg.as_service() as conn:
         conn.execute(
@@ -939,10 +953,9 @@ def test_calendar_events_reject_a_row_that_breaks_a_rule(pg: PostgrestSession, c
     writer, service_role included: a planned meal changed to break one is refused."""
     p = _planner(pg)
     planned = p.meal(p.today, "lunch")
-    update = f"update public.calendar_events set {change} where ref_id = %s"  # noqa: S608
-    with pytest.raises(errors.CheckViolation) as refused, pg.as_service() as conn:
-        conn.execute(update, (planned.item,))
-    assert refused.value.diag.constraint_name == "calendar_events_valid"
+    _assert_service_update_refused(
+        pg, "calendar_events", change, "ref_id", planned.item, "calendar_events_valid"
+    )
     # The same event within the rules is accepted.
     with pg.as_service() as conn:
         conn.execute(
@@ -971,10 +984,9 @@ def test_adherence_daily_rejects_a_row_that_breaks_a_rule(
     every writer, service_role included; adherence_pct is generated from the counts."""
     p = _planner(pg)
     p.meal(p.today, "lunch")
-    update = f"update public.adherence_daily set {change} where user_id = %s"  # noqa: S608
-    with pytest.raises(errors.CheckViolation) as refused, pg.as_service() as conn:
-        conn.execute(update, (p.user,))
-    assert refused.value.diag.constraint_name == "adherence_daily_valid"
+    _assert_service_update_refused(
+        pg, "adherence_daily", change, "user_id", p.user, "adherence_daily_valid"
+    )
     # Within the rules the row is accepted, and the percentage follows the counts (DOMAIN §6):
     # 100 x (0 + 0.75 x 1 + 0.4 x 1) / 3 decided = 38.3.
     with pg.as_service() as conn:
