@@ -421,6 +421,7 @@ def measure(conn: psycopg.Connection[Any], user_id: uuid.UUID) -> tuple[Timing, 
     assert training is not None
     assert training[0] is not None
     training_day: dt.date = training[0]
+    calendar_day = "select * from public.calendar_day where date = %s order by time_of_day"
     queries: list[tuple[str, str, tuple[Any, ...], float | None]] = [
         ("nutrition_today", "select * from public.nutrition_today", (), TARGET_P95_MS),
         (
@@ -429,18 +430,8 @@ def measure(conn: psycopg.Connection[Any], user_id: uuid.UUID) -> tuple[Timing, 
             (day,),
             TARGET_P95_MS,
         ),
-        (
-            "calendar_day for today",
-            "select * from public.calendar_day where date = %s order by time_of_day",
-            (day,),
-            TARGET_P95_MS,
-        ),
-        (
-            "calendar_day for the next training day",
-            "select * from public.calendar_day where date = %s order by time_of_day",
-            (training_day,),
-            TARGET_P95_MS,
-        ),
+        ("calendar_day for today", calendar_day, (day,), TARGET_P95_MS),
+        ("calendar_day for the next training day", calendar_day, (training_day,), TARGET_P95_MS),
         (
             "muscle_volume_weekly for this week",
             "select * from public.muscle_volume_weekly where week_start = %s",
