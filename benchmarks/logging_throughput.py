@@ -4,7 +4,8 @@ Set-up: a throwaway database with USERS users (time zone Europe/Berlin), each wi
 generated 12-week program (the real generator, stored with ``store_program_bundle``) that started
 WEEKS_BACK weeks before this week's Monday, so every log below falls on a real planned day (storing
 it lays out the adherence of its days: the past ones are skipped, so each log below re-scores a
-decided day, as a late log does).
+decided day, as a late log does). Every table is then analysed but the log tables, which are
+still empty (see ``_analyze_all_but_the_logs``).
 
 What one log is, exactly as a client sends it through PostgREST (one request = one transaction
 with PostgREST's prelude: ``set_config('role', 'authenticated')``, ``request.jwt.claims``, ...;
@@ -536,6 +537,31 @@ def _measure(
         return lanes.send(logs, send)
 
 
+def _analyze_all_but_the_logs(db_url: str) -> None:
+    """VACUUM ANALYZE every table but the (still empty) log tables, TRIGGER_TABLES.
+
+    Statistics saying a log table is empty would give PostgreSQL's own foreign-key checks (the
+    meal of an item, the activity of a set) sequential-scan plans, which each connection keeps
+    while the table grows: on 2,000 meal logs one by one that read 7.3 million meal rows, 0.4 to
+    0.6 ms of a log's server time, in both databases. A live database's statistics follow its
+    tables (autovacuum analyses them as they grow, and that re-plans), so the log tables are left
+    unanalysed here, as a new table is: the planner then sizes them by their current pages and
+    takes the indexes.
+    """
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "select quote_ident(n.nspname) || '.' || quote_ident(c.relname) from pg_class as c"
+                " inner join pg_namespace as n on c.relnamespace = n.oid"
+                " where c.relkind = 'r' and n.nspname not in ('pg_catalog', 'information_schema')"
+                " and not (n.nspname = 'public' and c.relname = any(%s))",
+                (list(TRIGGER_TABLES),),
+            )
+        ]
+        conn.execute("vacuum analyze " + ", ".join(tables))
+
+
 def _copy_without_triggers(db_url: str) -> str:
     """A copy of the database (no other session may be connected to it) with the project's
     triggers on TRIGGER_TABLES disabled; returns the copy's conninfo."""
@@ -690,8 +716,7 @@ def run() -> Result:
         sessions = _sessions(db_url, users, today)
         set_logs = [log for session in sessions for log in session.sets]
         activities = _activities_for(sessions)
-        with psycopg.connect(db_url, autocommit=True) as conn:
-            conn.execute("vacuum analyze")
+        _analyze_all_but_the_logs(db_url)
         off_url = _copy_without_triggers(db_url)
         result = Result(users=USERS, rematch_triggers=_rematch_triggers(db_url))
         result.meal, meals, used_meals = _compare(db_url, off_url, meal_logs, _log_meal)
