@@ -12,10 +12,12 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import psycopg
 
+from sharpened.db import begin_request
 from sharpened.deploy import deploy
 from sharpened.pgcluster import free_port, start_throwaway_cluster
 from sharpened.settings import PROJECT_ROOT
@@ -46,6 +48,36 @@ def throwaway_database(
         yield cluster.url(database)
     finally:
         cluster.destroy()
+
+
+# PostgREST's statement for a GET (the shape its query log shows, PostgREST 11+): the request's
+# select as a CTE, its rows counted and aggregated into the response body on the server. The
+# body is read as text: PostgREST forwards it without decoding it.
+POSTGREST_GET = (
+    "with pgrst_source as ({}) "
+    "select null::bigint as total_result_set, pg_catalog.count(_postgrest_t) as page_total, "
+    "coalesce(json_agg(_postgrest_t), '[]')::text as body, "
+    "nullif(current_setting('response.headers', true), '') as response_headers, "
+    "nullif(current_setting('response.status', true), '') as response_status "
+    "from (select * from pgrst_source) as _postgrest_t"
+)
+
+
+def postgrest_get(
+    conn: psycopg.Connection[Any],
+    claims: Mapping[str, Any],
+    select: str,
+    params: Sequence[Any] = (),
+) -> int:
+    """One GET as PostgREST serves it: a read-only transaction, the prelude as ``claims``'
+    user (role ``authenticated``), then ``select`` in PostgREST's statement; returns the
+    number of rows in the body."""
+    with conn.transaction():
+        conn.execute("set transaction read only")
+        begin_request(conn, "authenticated", claims, None, "GET")
+        row = conn.execute(POSTGREST_GET.format(select), params).fetchone()
+    assert row is not None
+    return int(row[1])
 
 
 @contextmanager

@@ -14,8 +14,8 @@ Both are bulk-loaded set-based (generate_series, project triggers off with
 
 Measured at each scale (the same statements, the same user or sample):
 
-* the tracking views for one user through PostgREST's prelude (``RUNS`` requests each, after a
-  warm-up), and the ``select 1`` baseline through the same prelude;
+* the tracking views for one user as PostgREST serves a GET (``benchmarks.common.postgrest_get``,
+  ``RUNS`` requests each, after a warm-up), and the ``select 1`` baseline served the same way;
 * meal logs (POST /meals + POST /meal_items, 3 planned foods, as ``benchmarks.logging_throughput``
   sends them) for today's planned meals of ``LOG_USERS`` users, one connection, triggers off
   (rows deleted again) then on: ms a log;
@@ -49,7 +49,7 @@ from typing import Any
 import psycopg
 
 from benchmarks import reassessment, tracking_views
-from benchmarks.common import markdown_table, percentile, throwaway_database
+from benchmarks.common import markdown_table, percentile, postgrest_get, throwaway_database
 from benchmarks.logging_throughput import TRIGGER_TABLES, MealLog, _log_meal, _measure
 from sharpened.auth import user_claims
 from sharpened.db import begin_request
@@ -217,9 +217,7 @@ def measure_views(conn: psycopg.Connection[Any], user_id: uuid.UUID) -> list[Mea
         durations: list[float] = []
         for i in range(RUNS * 2):  # the first half warms the cache and the plan
             started = time.perf_counter()
-            with conn.transaction():
-                begin_request(conn, "authenticated", claims, None, "GET")
-                conn.execute(sql, params).fetchall()
+            postgrest_get(conn, claims, sql, params)
             if i >= RUNS:
                 durations.append(time.perf_counter() - started)
         out.append(Measure(name, "request", durations, 1, _as_user_explain(user_id, sql, params)))
