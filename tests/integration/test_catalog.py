@@ -100,6 +100,37 @@ def test_updated_at_is_maintained_by_the_shared_trigger(pg: PostgrestSession) ->
     )
 
 
+# The functions a log goes through that look rows up by key (migrations 1900 and 3400).
+INDEX_ONLY_FUNCTIONS = (
+    "meals_compute_totals",
+    "meal_items_refresh_meal_totals",
+    "exercise_sets_rematch",
+    "rematch_day",
+    "session_pairs",
+    "meal_pairs",
+    "refresh_adherence_rollups",
+)
+
+
+def test_the_functions_a_log_goes_through_keep_to_their_indexes(pg: PostgrestSession) -> None:
+    """Each carries enable_seqscan = off. Their plans are made once per connection, from the
+    statistics of that moment: without the setting, a connection that planned while meals or
+    activities were small keeps scanning the whole table as it grows. A later CREATE OR REPLACE
+    without the SET clause would drop it silently."""
+    rows = pg.conn.execute(
+        """
+        select p.proname, 'enable_seqscan=off' = any(coalesce(p.proconfig, '{}')) as index_only
+        from pg_proc p
+        where p.pronamespace = 'private'::regnamespace and p.proname = any(%s)
+        order by 1
+        """,
+        (list(INDEX_ONLY_FUNCTIONS),),
+    ).fetchall()
+    assert {row["proname"]: row["index_only"] for row in rows} == dict.fromkeys(
+        INDEX_ONLY_FUNCTIONS, True
+    )
+
+
 def test_every_table_has_created_at_and_updated_at(pg: PostgrestSession) -> None:
     missing = _violations(
         pg,
