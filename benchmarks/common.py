@@ -50,9 +50,9 @@ def throwaway_database(
         cluster.destroy()
 
 
-# PostgREST's statement for a GET (the shape its query log shows, PostgREST 11+): the request's
-# select as a CTE, its rows counted and aggregated into the response body on the server. The
-# body is read as text: PostgREST forwards it without decoding it.
+# PostgREST's statement for a GET (the shape its query log shows, as quoted in PostgREST pull
+# request #2857): the request's select as a CTE, its rows counted and aggregated into the
+# response body on the server. The body is read as text: PostgREST forwards it undecoded.
 POSTGREST_GET = (
     "with pgrst_source as ({}) "
     "select null::bigint as total_result_set, pg_catalog.count(_postgrest_t) as page_total, "
