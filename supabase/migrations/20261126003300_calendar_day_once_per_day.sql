@@ -12,7 +12,7 @@
 -- Same columns, rows and values as in 20261126002200_effective_training.sql (checked on the
 -- benchmark's data: the 11,520 rows of 30 users' active programs identical under both
 -- definitions). Measured on that data for one user among 1,000, the two definitions interleaved,
--- each request in PostgREST's statement (server execution from pg_stat_statements, 2,000
+-- each request in PostgREST's statement (server execution from pg_stat_statements, 4,000
 -- requests each, with 20261126003500's day_effective_sets under both): the mean over today and
 -- the next training day fell from 1.58 to 1.16 ms. A week (32 events) fell from 21.5 to 14.1 ms
 -- (wall, before 20261126003500).
