@@ -461,15 +461,17 @@ def _log_walk(
     )
 
 
-MEAL_SQL = (
-    "insert into public.meals (user_id, meal_type, logged_at) "
-    "select b.user_id, b.meal_type, b.logged_at "
-    "from json_populate_recordset(null::public.meals, %s::json) as b returning id"
-)
 ITEMS_SQL = (
     "insert into public.meal_items (meal_id, user_id, food_id, grams) "
     "select b.meal_id, b.user_id, b.food_id, b.grams "
     "from json_populate_recordset(null::public.meal_items, %s::json) as b returning id"
+)
+# POST /rpc/log_meal: the JSON body's fields as the named arguments, as PostgREST calls it.
+LOG_MEAL_SQL = (
+    "select r.id, r.meal_type, r.logged_at, r.total_kcal, r.total_protein_g, r.total_carbs_g, "
+    "r.total_fat_g from json_to_record(%s::json) as a (meal_type text, items jsonb, "
+    "logged_at timestamptz), lateral public.log_meal(meal_type => a.meal_type, "
+    "items => a.items, logged_at => a.logged_at) as r"
 )
 
 
@@ -480,23 +482,13 @@ def _log_meal(
     logged_at: dt.datetime,
     items: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """POST /meals, then POST /meal_items; returns the meal as read back (totals by trigger)."""
-    meal = _post(
-        database,
-        claims,
-        "/meals",
-        MEAL_SQL,
-        [{"meal_type": meal_type, "logged_at": logged_at.isoformat()}],
-    )[0]
-    _post(database, claims, "/meal_items", ITEMS_SQL, [{**i, "meal_id": meal["id"]} for i in items])
-    return _get(
-        database,
-        claims,
-        "/meals",
-        "select id, meal_type, logged_at, total_kcal, total_protein_g, total_carbs_g, "
-        "total_fat_g from public.meals where id = %s",
-        meal["id"],
-    )[0]
+    """POST /rpc/log_meal: the meal and its items in one request; returns the meal with the
+    totals the trigger computed."""
+    body = {"meal_type": meal_type, "logged_at": logged_at.isoformat(), "items": items}
+    with database.as_user(claims, method="POST", path="/rpc/log_meal") as conn:
+        row = conn.execute(LOG_MEAL_SQL, (json.dumps(body),)).fetchone()
+    assert row is not None
+    return dict(row)
 
 
 def _log_meals(
@@ -507,7 +499,7 @@ def _log_meals(
     today: dt.date,
     plan: list[dict[str, Any]],
 ) -> None:
-    _step(say, 11, "log today's meals (POST /meals + /meal_items): the planned foods, and a snack")
+    _step(say, 11, "log today's meals (POST /rpc/log_meal): the planned foods, and a snack")
     portion = iter(PORTIONS * 20)
     for event in (e for e in plan if e["event_type"] == "meal"):
         items = [

@@ -170,6 +170,7 @@ def _build_world(url: str) -> World:
             "override": "select id from public.day_overrides where user_id = %s",
             "template": "select id from public.activity_templates where user_id = %s",
             "quick_meal": "select id from public.quick_meals where user_id = %s",
+            "custom_food": "select id from public.custom_foods where user_id = %s",
             "event": "select id from public.calendar_events where user_id = %s",
             "user": "select id from auth.users where id = %s",
         }
@@ -178,6 +179,9 @@ def _build_world(url: str) -> World:
                 "own": _ids(conn, query, owner),
                 "other": _ids(conn, query, other),
             }
+        # Shared foods: anyone may log them.
+        foods = [str(row["id"]) for row in conn.execute("select id from public.foods limit 3")]
+        world.ids["food"] = {"own": foods, "other": foods}
         conn.commit()
     # Overrides in every state: approve one and reject another as their owner would.
     with connect(url) as conn:
@@ -281,6 +285,16 @@ RPCS: tuple[Rpc, ...] = (
             Arg("quick_meal_id", "uuid", "quick_meal", required=True),
             Arg("logged_at", "timestamptz", "timestamptz"),
             Arg("meal_type", "text", "meal_type"),
+            Arg("client_id", "text", "client_id"),
+        ),
+    ),
+    Rpc(
+        "log_meal",
+        (
+            Arg("meal_type", "text", "meal_type", required=True),
+            Arg("items", "jsonb", "meal_items", required=True),
+            Arg("logged_at", "timestamptz", "timestamptz"),
+            Arg("notes", "text", "text"),
             Arg("client_id", "text", "client_id"),
         ),
     ),
@@ -549,6 +563,25 @@ def _strategy(world: World, arg: Arg) -> st.SearchStrategy[Any]:
             ),
             _hostile(TEXT),
         )
+    if kind == "meal_items":
+        grams = _mostly(
+            st.decimals(min_value="0.1", max_value=5000, places=1).map(float),
+            _hostile(st.sampled_from([0, -1, 5000.1, 1e300, "lots"])),
+        )
+        item = st.one_of(
+            st.fixed_dictionaries({"food_id": _uuids(world, "food"), "grams": grams}),
+            st.fixed_dictionaries({"custom_food_id": _uuids(world, "custom_food"), "grams": grams}),
+            st.fixed_dictionaries(
+                {"food_id": _uuids(world, "food"), "grams": grams},
+                optional={
+                    "custom_food_id": _uuids(world, "custom_food"),
+                    "serving_quantity": _hostile(st.integers(-1, 1001)),
+                    "serving_description": _hostile(TEXT),
+                    "kcal": _hostile(st.integers()),
+                },
+            ),
+        )
+        return _mostly(st.lists(item, min_size=1, max_size=4), _hostile(st.lists(item, max_size=0)))
     if kind == "json":
         return st.one_of(st.just({}), JSON_JUNK)
     assert kind == "text", kind

@@ -467,6 +467,29 @@ def test_meal_hitting_its_targets_exactly_is_completed_with_1(pg: PostgrestSessi
     assert record["actual_ref_type"] == "meal"
 
 
+def test_a_meal_logged_in_one_request_is_matched_once(pg: PostgrestSession) -> None:
+    p = _planner(pg)
+    planned = p.meal(p.today, "lunch")
+    items = [{"custom_food_id": str(p.food(600, 40, 60, 20)), "grams": 100}]
+    with pg.as_user(p.user) as conn:
+        eaten = one_row(
+            conn,
+            "select id from public.log_meal('lunch', %s, %s)",
+            (json.dumps(items), _at(p.tz, p.today, 13)),
+        )["id"]
+    _assert_matched(
+        p,
+        planned,
+        eaten,
+        "1.000",
+        "completed",
+        {"meal_type": "0.3", "kcal": "0.25", "protein": "0.2", "carbs": "0.15", "fat": "0.1"},
+    )
+    daily = p.daily(p.today, "meal")
+    assert daily is not None
+    assert (daily["planned_items"], daily["completed_items"]) == (1, 1)
+
+
 def test_wrong_meal_type_at_80_percent_is_056_partial(pg: PostgrestSession) -> None:
     # 0 + 0.8 x (0.25 + 0.20 + 0.15 + 0.10) = 0.56; 80 g of a food worth the targets per 100 g.
     p = _planner(pg)

@@ -357,6 +357,97 @@ def test_another_users_quick_meal_or_custom_food_is_refused(pg: PostgrestSession
         assert refused.value.sqlstate == "PT404"
 
 
+LOG_MEAL = "select * from public.log_meal(%s, %s, %s, %s, %s)"
+
+
+def test_log_meal_logs_a_meal_with_its_items_in_one_call_idempotently(
+    pg: PostgrestSession,
+) -> None:
+    user = pg.signup()
+    egg, oats = _food(pg, EGG), _food(pg, OATS)
+    items = [
+        {"food_id": str(egg), "grams": 150, "kcal": 9999},  # client nutrients are ignored
+        {"food_id": str(oats), "grams": 50, "serving_quantity": 1, "serving_description": "bowl"},
+    ]
+    args = ("breakfast", Jsonb(items), START, "after the run", "lm-1")
+    with pg.as_user(user) as conn:
+        meal = conn.execute(LOG_MEAL, args).fetchone()
+        again = conn.execute(LOG_MEAL, ("lunch", Jsonb(items[:1]), None, None, "lm-1")).fetchone()
+        rows = conn.execute(
+            "select food_id, grams, serving_description, kcal from public.meal_items"
+            " order by grams desc"
+        ).fetchall()
+        meals = conn.execute("select count(*) as n from public.meals").fetchone()
+    assert meal is not None
+    assert again == meal  # the retry returns the meal as first logged
+    assert meals == {"n": 1}
+    assert (meal["user_id"], meal["meal_type"], meal["logged_at"], meal["notes"]) == (
+        user,
+        "breakfast",
+        START,
+        "after the run",
+    )
+    # 150 g egg + 50 g oats, as through POST /meals + POST /meal_items.
+    assert tuple(meal[k] for k in ("total_kcal", "total_protein_g", "total_carbs_g")) == _dec(
+        "404.0", "25.4", "35.0"
+    )
+    assert [(r["food_id"], r["grams"], r["serving_description"]) for r in rows] == [
+        (egg, Decimal("150.00"), None),
+        (oats, Decimal("50.00"), "bowl"),
+    ]
+    assert rows[0]["kcal"] == Decimal("214.5")
+
+
+@pytest.mark.parametrize(
+    ("items", "sqlstate"),
+    [
+        ([], "22023"),  # nothing to log
+        ({"food_id": "x"}, "22023"),  # not an array
+        (None, "22023"),
+        ([1, 2], "22023"),  # not objects
+        ([{"grams": 100}], "23514"),  # no food
+        ([{"food_id": "EGG", "grams": 0}], "23514"),  # grams out of range
+        ([{"food_id": "EGG", "grams": "lots"}], "22P02"),
+        ([{"food_id": str(uuid.UUID(int=1)), "grams": 100}], "23503"),  # unknown food
+        ([{"food_id": "EGG", "grams": 100}, {"custom_food_id": "BOB", "grams": 10}], "23503"),
+    ],
+    ids=[
+        "empty",
+        "object",
+        "null",
+        "not-objects",
+        "no-food",
+        "zero-grams",
+        "grams-text",
+        "unknown-food",
+        "another-users-custom-food",
+    ],
+)
+def test_log_meal_logs_nothing_when_an_item_is_refused(
+    pg: PostgrestSession, items: Any, sqlstate: str
+) -> None:
+    alice, bob = pg.signup(), pg.signup()
+    with pg.as_user(bob) as conn:
+        bobs_food = conn.execute(
+            "insert into public.custom_foods (user_id, name, kcal_per_100g, protein_g_per_100g,"
+            " carbs_g_per_100g, fat_g_per_100g) values (%s, 'Bob bar', 400, 20, 50, 10)"
+            " returning id",
+            (bob,),
+        ).fetchone()
+    assert bobs_food is not None
+    ids = {"EGG": str(_food(pg, EGG)), "BOB": str(bobs_food["id"])}
+    if isinstance(items, list):
+        items = [
+            {k: ids.get(v, v) for k, v in item.items()} if isinstance(item, dict) else item
+            for item in items
+        ]
+    with pytest.raises(psycopg.DatabaseError) as refused, pg.as_user(alice) as conn:
+        conn.execute(LOG_MEAL, ("lunch", Jsonb(items), START, None, "lm-2"))
+    assert refused.value.sqlstate == sqlstate
+    with pg.as_user(alice) as conn:
+        assert conn.execute("select count(*) as n from public.meals").fetchone() == {"n": 0}
+
+
 def test_copy_meals_copies_items_and_times_once(pg: PostgrestSession) -> None:
     user = pg.signup()
     egg, oats = _food(pg, EGG), _food(pg, OATS)
@@ -403,6 +494,7 @@ def test_anon_cannot_call_the_logging_rpcs(pg: PostgrestSession) -> None:
     calls = [
         ("select public.log_activity_from_template(%s)", (uuid.uuid4(),)),
         ("select public.log_quick_meal(%s)", (uuid.uuid4(),)),
+        ("select public.log_meal(%s, %s)", ("lunch", Jsonb([]))),
         ("select * from public.copy_meals(%s, %s)", (dt.date(2026, 1, 1), dt.date(2026, 1, 2))),
     ]
     for sql, params in calls:

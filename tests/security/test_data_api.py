@@ -45,6 +45,7 @@ ACCEPTABLE_SQLSTATE_PREFIXES = ("22", "23", "P0001", "PT4", "42501")
 RPC_TEXT_ARGUMENTS: dict[str, list[str]] = {
     "copy_meals": ["time_zone"],
     "log_activity_from_template": ["client_id"],
+    "log_meal": ["client_id", "meal_type", "notes"],
     "log_quick_meal": ["meal_type", "client_id"],
     "redeem_consultation_key": ["key_code"],
     "refresh_consultation_progress": ["engine", "model"],
@@ -263,6 +264,7 @@ def _rpc_arguments(case: World, function: str) -> dict[str, Any]:
             "time_zone": "UTC",
         },
         "log_activity_from_template": {"client_id": "c1"},
+        "log_meal": {"meal_type": "snack", "notes": "n", "client_id": "c3"},
         "log_quick_meal": {"meal_type": "snack", "client_id": "c2"},
         "redeem_consultation_key": {"key_code": "SHARP-2026-AAAAAAAAA"},
         "refresh_consultation_progress": {"engine": "offline", "model": "none"},
@@ -275,6 +277,11 @@ def _rpc_arguments(case: World, function: str) -> dict[str, Any]:
         args["template_id"] = first("select id from public.activity_templates limit 1")
     if function == "log_quick_meal":
         args["quick_meal_id"] = first("select id from public.quick_meals limit 1")
+    if function == "log_meal":
+        args["items"] = [
+            {"food_id": first("select id from public.foods limit 1"), "grams": 100},
+            {"custom_food_id": first("select id from public.custom_foods limit 1"), "grams": 50},
+        ]
     if function == "refresh_consultation_progress":
         args["session_id"] = first("select id from public.consultation_sessions limit 1")
     if function == "set_adherence":
