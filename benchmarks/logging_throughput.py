@@ -13,6 +13,8 @@ the row comes as a JSON body through ``json_populate_recordset``, under RLS):
 
 * a meal log = 2 requests: ``POST /meals`` (one meal, returning its id), then ``POST /meal_items``
   (its 3 planned foods, grams within +-10 %, in one array body);
+* a meal log in one request: ``POST /rpc/log_meal`` with the same meal and items (the response is
+  the meal with its totals);
 * meal logs uploaded a day at a time (offline sync) = 2 requests for one user's whole day:
   ``POST /meals`` with the day's meals, then ``POST /meal_items`` with all their items (counted
   per meal; the statement-level triggers score the day once);
@@ -27,7 +29,8 @@ updated_at, plan matching / adherence rollups once present); "triggers off" = th
 to a copy of the database made once the set-up is done (``create database ... template``) in
 which ``alter table ... disable trigger user`` was run on activities, exercise_sets, meals and
 meal_items (foreign keys, checks and RLS still apply; the client sends local_date itself, as a
-NOT NULL column needs it without its trigger). The number of logs per run is calibrated so a
+NOT NULL column needs it without its trigger, and in the copy meals.local_date may be NULL, as
+log_meal leaves it to the trigger). The number of logs per run is calibrated so a
 triggered run takes about RUN_SECONDS. The two modes are interleaved: each chunk of about
 CHUNK_SECONDS of logs is sent to the copy, then to the database with the triggers, each over
 its own open connections, and each mode's time is the sum over its chunks. Both databases get
@@ -71,7 +74,7 @@ from sharpened.programs.loader import load_generator_inputs
 from sharpened.users import create_user
 
 USERS = 100
-WEEKS_BACK = 6
+WEEKS_BACK = 10  # of the 12-week program: enough planned meals for every kind of run
 TIME_ZONE = "Europe/Berlin"
 RUN_SECONDS = 6.0
 CHUNK_SECONDS = 0.5
@@ -96,6 +99,13 @@ ACTIVITIES_SQL = (
     "insert into public.activities (id, user_id, category, name, start_time, duration_minutes, "
     "local_date) select b.id, b.user_id, b.category, b.name, b.start_time, b.duration_minutes, "
     "b.local_date from json_populate_recordset(null::public.activities, %s::json) as b"
+)
+# POST /rpc/log_meal as PostgREST runs it: the JSON body's fields as the named arguments.
+LOG_MEAL_SQL = (
+    "select coalesce(json_agg(r) -> 0, 'null')::text from json_to_record(%s::json) "
+    "as a (meal_type text, items jsonb, logged_at timestamptz), "
+    "lateral public.log_meal(meal_type => a.meal_type, items => a.items, logged_at => a.logged_at) "
+    "as r"
 )
 SET_SQL = (
     "insert into public.exercise_sets (activity_id, user_id, exercise_id, exercise_name, "
@@ -148,6 +158,7 @@ class Run:
 class Result:
     users: int
     meal: dict[tuple[str, int], Run] = field(default_factory=dict)
+    meal_rpc: dict[tuple[str, int], Run] = field(default_factory=dict)
     meal_days: dict[tuple[str, int], Run] = field(default_factory=dict)
     sets: dict[tuple[str, int], Run] = field(default_factory=dict)
     sanity: dict[str, int] = field(default_factory=dict)
@@ -169,9 +180,9 @@ class Result:
     def _ratio(runs: dict[tuple[str, int], Run]) -> float:
         return runs[("on", 2)].rate / runs[("off", 2)].rate
 
-    def ratios(self) -> tuple[float, float]:
-        """on/off with 2 connections: (meal logs one by one, set logs)."""
-        return self._ratio(self.meal), self._ratio(self.sets)
+    def ratios(self) -> tuple[float, ...]:
+        """on/off with 2 connections: meal logs one by one (2 requests, 1 request), set logs."""
+        return self._ratio(self.meal), self._ratio(self.meal_rpc), self._ratio(self.sets)
 
     def _verdicts(self, title: str, runs: dict[tuple[str, int], Run]) -> str:
         rate, ratio = runs[("on", 2)].rate, self._ratio(runs)
@@ -196,6 +207,10 @@ class Result:
             f"  {matching}",
             *self._block("meal log = POST /meals + POST /meal_items (3 items), logs/s:", self.meal),
             *self._block(
+                "meal log in one request = POST /rpc/log_meal (the same meal and items), logs/s:",
+                self.meal_rpc,
+            ),
+            *self._block(
                 "meal logs uploaded a day at a time (offline sync: POST /meals with the day's "
                 "meals + POST /meal_items with all their items), meal logs/s:",
                 self.meal_days,
@@ -203,6 +218,7 @@ class Result:
             *self._block("exercise-set log = POST /exercise_sets (1 set), logs/s:", self.sets),
             "targets (2 connections):",
             self._verdicts("meals one by one", self.meal),
+            self._verdicts("meals one by one, one request each (log_meal)", self.meal_rpc),
             self._verdicts("meals a day at a time", self.meal_days),
             f"  sets one by one: on/off {set_ratio:.2f} "
             f"({'meets' if set_ratio >= TARGET_RATIO else 'MISSES'} >= {TARGET_RATIO})",
@@ -216,6 +232,7 @@ class Result:
         out = []
         kinds = (
             ("meal logs one by one", "meal logs/s", self.meal, True),
+            ("meal logs one by one, one request each", "meal logs/s", self.meal_rpc, True),
             ("meal logs a day at a time", "meal logs/s", self.meal_days, True),
             ("set logs one by one", "set logs/s", self.sets, False),
         )
@@ -433,6 +450,20 @@ def _log_meal(conn: psycopg.Connection[Any], log: MealLog) -> list[uuid.UUID]:
     return [meal_id]
 
 
+def _log_meal_rpc(conn: psycopg.Connection[Any], log: MealLog) -> list[uuid.UUID]:
+    meal = json.loads(log.meal)[0]
+    body = {
+        "meal_type": meal["meal_type"],
+        "logged_at": meal["logged_at"],
+        "items": [{"food_id": item["food_id"], "grams": item["grams"]} for item in log.items],
+    }
+    with conn.transaction():
+        begin_request(conn, "authenticated", log.claims, None, "POST", "/rpc/log_meal")
+        row = conn.execute(LOG_MEAL_SQL, (json.dumps(body),)).fetchone()
+    assert row is not None
+    return [uuid.UUID(json.loads(row[0])["id"])]
+
+
 def _log_meal_day(conn: psycopg.Connection[Any], log: MealDayLog) -> list[uuid.UUID]:
     with conn.transaction():
         begin_request(conn, "authenticated", log.claims, None, "POST", "/meals")
@@ -573,6 +604,7 @@ def _copy_without_triggers(db_url: str) -> str:
     with psycopg.connect(copy_url, autocommit=True) as conn:
         for table in TRIGGER_TABLES:
             conn.execute(f"alter table public.{table} disable trigger user")
+        conn.execute("alter table public.meals alter column local_date drop not null")
     return copy_url
 
 
@@ -720,13 +752,17 @@ def run() -> Result:
         off_url = _copy_without_triggers(db_url)
         result = Result(users=USERS, rematch_triggers=_rematch_triggers(db_url))
         result.meal, meals, used_meals = _compare(db_url, off_url, meal_logs, _log_meal)
+        result.meal_rpc, rpc_meals, used_rpc = _compare(
+            db_url, off_url, meal_logs[used_meals:], _log_meal_rpc
+        )
+        used_meals += used_rpc
         days = _days(meal_logs[used_meals:])
         result.meal_days, day_meals, used_days = _compare(
             db_url, off_url, days, _log_meal_day, probe_logs=PROBE_LOGS // 4
         )
         used_meals += sum(len(day.items) for day in days[:used_days])
         result.sets, sets, used_sets = _compare(db_url, off_url, set_logs, _log_set, activities)
-        result.sanity = _sanity(db_url, meals + day_meals, sets)
+        result.sanity = _sanity(db_url, meals + rpc_meals + day_meals, sets)
         if min(result.ratios()) < TARGET_RATIO:  # where the time goes, on the next logs
             activities(db_url, used_sets + PROFILE_LOGS)
             result.profile = [
