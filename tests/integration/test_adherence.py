@@ -193,10 +193,24 @@ class Planner:
         meal_type: str,
         totals: tuple[float, float, float, float] | None = None,
         items: Sequence[tuple[uuid.UUID, float]] = (),
+        *,
+        one_request: bool = False,
     ) -> uuid.UUID:
-        """Logs a meal; ``totals`` logs 100 g of a custom food with exactly those values."""
+        """Logs a meal (POST /meals, then its items; ``one_request``: POST /rpc/log_meal);
+        ``totals`` logs 100 g of a custom food with exactly those values."""
         if totals is not None:
             items = [(self.food(*totals), 100)]
+        if one_request:
+            body = [{"custom_food_id": str(food), "grams": grams} for food, grams in items]
+            with self.pg.as_user(self.user) as conn:
+                row = one_row(
+                    conn,
+                    "select id, local_date from public.log_meal(%s, %s, %s)",
+                    (meal_type, json.dumps(body), _at(self.tz, day, hour)),
+                )
+            assert row["local_date"] == day
+            logged: uuid.UUID = row["id"]
+            return logged
         with self.pg.as_user(self.user) as conn:
             row = one_row(
                 conn,
@@ -450,10 +464,13 @@ def test_cardio_logged_as_intervals_in_the_wrong_slot_is_partial(pg: PostgrestSe
     assert (daily["partial_items"], daily["adherence_pct"]) == (1, D("40.0"))
 
 
-def test_meal_hitting_its_targets_exactly_is_completed_with_1(pg: PostgrestSession) -> None:
+@pytest.mark.parametrize("one_request", [False, True], ids=["meals-then-items", "log_meal"])
+def test_meal_hitting_its_targets_exactly_is_completed_with_1(
+    pg: PostgrestSession, one_request: bool
+) -> None:
     p = _planner(pg)
     planned = p.meal(p.today, "lunch")
-    eaten = p.logged_meal(p.today, 13, "lunch", (600, 40, 60, 20))
+    eaten = p.logged_meal(p.today, 13, "lunch", (600, 40, 60, 20), one_request=one_request)
     _assert_matched(
         p,
         planned,
@@ -465,26 +482,6 @@ def test_meal_hitting_its_targets_exactly_is_completed_with_1(pg: PostgrestSessi
     record = p.record(planned.item)
     assert record is not None
     assert record["actual_ref_type"] == "meal"
-
-
-def test_a_meal_logged_in_one_request_is_matched_once(pg: PostgrestSession) -> None:
-    p = _planner(pg)
-    planned = p.meal(p.today, "lunch")
-    items = [{"custom_food_id": str(p.food(600, 40, 60, 20)), "grams": 100}]
-    with pg.as_user(p.user) as conn:
-        eaten = one_row(
-            conn,
-            "select id from public.log_meal('lunch', %s, %s)",
-            (json.dumps(items), _at(p.tz, p.today, 13)),
-        )["id"]
-    _assert_matched(
-        p,
-        planned,
-        eaten,
-        "1.000",
-        "completed",
-        {"meal_type": "0.3", "kcal": "0.25", "protein": "0.2", "carbs": "0.15", "fat": "0.1"},
-    )
     daily = p.daily(p.today, "meal")
     assert daily is not None
     assert (daily["planned_items"], daily["completed_items"]) == (1, 1)

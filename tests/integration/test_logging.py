@@ -70,6 +70,20 @@ def _dec(*values: str) -> tuple[Decimal, ...]:
     return tuple(Decimal(v) for v in values)
 
 
+def _custom_food(pg: PostgrestSession, owner: uuid.UUID) -> uuid.UUID:
+    """A custom food of ``owner``'s: 400 kcal, 20 P, 50 C, 10 F per 100 g."""
+    with pg.as_user(owner) as conn:
+        row = conn.execute(
+            "insert into public.custom_foods (user_id, name, kcal_per_100g, protein_g_per_100g,"
+            " carbs_g_per_100g, fat_g_per_100g) values (%s, 'Protein bar', 400, 20, 50, 10)"
+            " returning id",
+            (owner,),
+        ).fetchone()
+    assert row is not None
+    food_id: uuid.UUID = row["id"]
+    return food_id
+
+
 # ---------------------------------------------------------------- totals
 
 
@@ -129,13 +143,7 @@ def test_client_written_meal_totals_are_reset(pg: PostgrestSession) -> None:
 
 def test_custom_food_totals_and_another_users_custom_food_refused(pg: PostgrestSession) -> None:
     alice, bob = pg.signup(), pg.signup()
-    with pg.as_user(bob) as conn:
-        bobs_food = conn.execute(
-            "insert into public.custom_foods (user_id, name, kcal_per_100g, protein_g_per_100g,"
-            " carbs_g_per_100g, fat_g_per_100g) values (%s, 'Bob bar', 400, 20, 50, 10)"
-            " returning id",
-            (bob,),
-        ).fetchone()
+    bobs_food = _custom_food(pg, bob)
     with pg.as_user(alice) as conn:
         food = conn.execute(
             "insert into public.custom_foods (user_id, name, kcal_per_100g, protein_g_per_100g,"
@@ -147,9 +155,8 @@ def test_custom_food_totals_and_another_users_custom_food_refused(pg: PostgrestS
         meal = _meal(conn, alice)
         _item(conn, meal_id=meal["id"], user_id=alice, custom_food_id=food["id"], grams=250)
     assert _totals(pg, meal["id"]) == _dec("300.0", "60.0", "7.5", "3.8")
-    assert bobs_food is not None
     with pytest.raises(errors.ForeignKeyViolation), pg.as_user(alice) as conn:
-        _item(conn, meal_id=meal["id"], user_id=alice, custom_food_id=bobs_food["id"], grams=10)
+        _item(conn, meal_id=meal["id"], user_id=alice, custom_food_id=bobs_food, grams=10)
 
 
 # ---------------------------------------------------------------- MET calories
@@ -341,16 +348,9 @@ def test_log_quick_meal_builds_items_and_totals_idempotently(pg: PostgrestSessio
 
 def test_another_users_quick_meal_or_custom_food_is_refused(pg: PostgrestSession) -> None:
     alice, bob = pg.signup(), pg.signup()
-    with pg.as_user(bob) as conn:
-        food = conn.execute(
-            "insert into public.custom_foods (user_id, name, kcal_per_100g, protein_g_per_100g,"
-            " carbs_g_per_100g, fat_g_per_100g) values (%s, 'Bob bar', 400, 20, 50, 10)"
-            " returning id",
-            (bob,),
-        ).fetchone()
-    assert food is not None
+    food = _custom_food(pg, bob)
     bobs_quick = _quick_meal(pg, bob, [{"food_id": str(_food(pg, EGG)), "grams": 100}])
-    sneaky = _quick_meal(pg, alice, [{"custom_food_id": str(food["id"]), "grams": 100}])
+    sneaky = _quick_meal(pg, alice, [{"custom_food_id": str(food), "grams": 100}])
     for quick in (bobs_quick, sneaky):
         with pytest.raises(psycopg.DatabaseError) as refused, pg.as_user(alice) as conn:
             conn.execute("select public.log_quick_meal(%s)", (quick,))
@@ -427,15 +427,7 @@ def test_log_meal_logs_nothing_when_an_item_is_refused(
     pg: PostgrestSession, items: Any, sqlstate: str
 ) -> None:
     alice, bob = pg.signup(), pg.signup()
-    with pg.as_user(bob) as conn:
-        bobs_food = conn.execute(
-            "insert into public.custom_foods (user_id, name, kcal_per_100g, protein_g_per_100g,"
-            " carbs_g_per_100g, fat_g_per_100g) values (%s, 'Bob bar', 400, 20, 50, 10)"
-            " returning id",
-            (bob,),
-        ).fetchone()
-    assert bobs_food is not None
-    ids = {"EGG": str(_food(pg, EGG)), "BOB": str(bobs_food["id"])}
+    ids = {"EGG": str(_food(pg, EGG)), "BOB": str(_custom_food(pg, bob))}
     if isinstance(items, list):
         items = [
             {k: ids.get(v, v) for k, v in item.items()} if isinstance(item, dict) else item
