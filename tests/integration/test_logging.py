@@ -70,14 +70,18 @@ def _dec(*values: str) -> tuple[Decimal, ...]:
     return tuple(Decimal(v) for v in values)
 
 
-def _custom_food(pg: PostgrestSession, owner: uuid.UUID) -> uuid.UUID:
-    """A custom food of ``owner``'s: 400 kcal, 20 P, 50 C, 10 F per 100 g."""
+def _custom_food(
+    pg: PostgrestSession,
+    owner: uuid.UUID,
+    name: str = "Protein bar",
+    per_100g: tuple[float, float, float, float] = (400, 20, 50, 10),
+) -> uuid.UUID:
+    """A custom food of ``owner``'s with (kcal, protein, carbs, fat) per 100 g."""
     with pg.as_user(owner) as conn:
         row = conn.execute(
             "insert into public.custom_foods (user_id, name, kcal_per_100g, protein_g_per_100g,"
-            " carbs_g_per_100g, fat_g_per_100g) values (%s, 'Protein bar', 400, 20, 50, 10)"
-            " returning id",
-            (owner,),
+            " carbs_g_per_100g, fat_g_per_100g) values (%s, %s, %s, %s, %s, %s) returning id",
+            (owner, name, *per_100g),
         ).fetchone()
     assert row is not None
     food_id: uuid.UUID = row["id"]
@@ -144,16 +148,10 @@ def test_client_written_meal_totals_are_reset(pg: PostgrestSession) -> None:
 def test_custom_food_totals_and_another_users_custom_food_refused(pg: PostgrestSession) -> None:
     alice, bob = pg.signup(), pg.signup()
     bobs_food = _custom_food(pg, bob)
+    food = _custom_food(pg, alice, "Shake", (120, 24, 3, 1.5))
     with pg.as_user(alice) as conn:
-        food = conn.execute(
-            "insert into public.custom_foods (user_id, name, kcal_per_100g, protein_g_per_100g,"
-            " carbs_g_per_100g, fat_g_per_100g) values (%s, 'Shake', 120, 24, 3, 1.5)"
-            " returning id",
-            (alice,),
-        ).fetchone()
-        assert food is not None
         meal = _meal(conn, alice)
-        _item(conn, meal_id=meal["id"], user_id=alice, custom_food_id=food["id"], grams=250)
+        _item(conn, meal_id=meal["id"], user_id=alice, custom_food_id=food, grams=250)
     assert _totals(pg, meal["id"]) == _dec("300.0", "60.0", "7.5", "3.8")
     with pytest.raises(errors.ForeignKeyViolation), pg.as_user(alice) as conn:
         _item(conn, meal_id=meal["id"], user_id=alice, custom_food_id=bobs_food, grams=10)
