@@ -122,6 +122,24 @@ class MealLog:
     claims: dict[str, Any]
     meal: str  # JSON body of POST /meals (one-element array)
     items: list[dict[str, Any]]  # body of POST /meal_items without meal_id
+    rpc_body: str  # JSON body of POST /rpc/log_meal: the same meal and items
+
+    @classmethod
+    def of(
+        cls,
+        user: uuid.UUID,
+        claims: dict[str, Any],
+        meal: dict[str, Any],
+        items: list[dict[str, Any]],
+    ) -> MealLog:
+        """The bodies a client sends for ``meal`` and its ``items``, serialized once, before any
+        measurement."""
+        rpc = {
+            "meal_type": meal["meal_type"],
+            "logged_at": meal["logged_at"],
+            "items": [{"food_id": item["food_id"], "grams": item["grams"]} for item in items],
+        }
+        return cls(user, claims, json.dumps([meal]), items, json.dumps(rpc))
 
 
 @dataclass
@@ -343,7 +361,7 @@ def _meal_logs(db_url: str, users: list[uuid.UUID], today: dt.date) -> list[Meal
             }
             for food in foods
         ]
-        logs.append(MealLog(user, claims[user], json.dumps([meal]), items))
+        logs.append(MealLog.of(user, claims[user], meal, items))
     return logs
 
 
@@ -451,15 +469,9 @@ def _log_meal(conn: psycopg.Connection[Any], log: MealLog) -> list[uuid.UUID]:
 
 
 def _log_meal_rpc(conn: psycopg.Connection[Any], log: MealLog) -> list[uuid.UUID]:
-    meal = json.loads(log.meal)[0]
-    body = {
-        "meal_type": meal["meal_type"],
-        "logged_at": meal["logged_at"],
-        "items": [{"food_id": item["food_id"], "grams": item["grams"]} for item in log.items],
-    }
     with conn.transaction():
         begin_request(conn, "authenticated", log.claims, None, "POST", "/rpc/log_meal")
-        row = conn.execute(LOG_MEAL_SQL, (json.dumps(body),)).fetchone()
+        row = conn.execute(LOG_MEAL_SQL, (log.rpc_body,)).fetchone()
     assert row is not None
     return [uuid.UUID(json.loads(row[0])["id"])]
 

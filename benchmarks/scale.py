@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import statistics
 import time
@@ -253,7 +252,7 @@ def _meal_logs(conn: psycopg.Connection[Any]) -> list[MealLog]:
             {"user_id": str(user), "food_id": f["food_id"], "grams": float(f["grams"]) * 1.05}
             for f in foods
         ]
-        logs.append(MealLog(user, user_claims(user), json.dumps([meal]), items))
+        logs.append(MealLog.of(user, user_claims(user), meal, items))
     return logs
 
 
