@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 from supabase import Client, ClientOptions, create_client
 from supabase_functions.errors import FunctionsHttpError
 
@@ -466,12 +467,9 @@ ITEMS_SQL = (
     "select b.meal_id, b.user_id, b.food_id, b.grams "
     "from json_populate_recordset(null::public.meal_items, %s::json) as b returning id"
 )
-# POST /rpc/log_meal: the JSON body's fields as the named arguments, as PostgREST calls it.
 LOG_MEAL_SQL = (
-    "select r.id, r.meal_type, r.logged_at, r.total_kcal, r.total_protein_g, r.total_carbs_g, "
-    "r.total_fat_g from json_to_record(%s::json) as a (meal_type text, items jsonb, "
-    "logged_at timestamptz), lateral public.log_meal(meal_type => a.meal_type, "
-    "items => a.items, logged_at => a.logged_at) as r"
+    "select id, meal_type, logged_at, total_kcal, total_protein_g, total_carbs_g, total_fat_g "
+    "from public.log_meal(meal_type => %s, items => %s, logged_at => %s)"
 )
 
 
@@ -484,9 +482,8 @@ def _log_meal(
 ) -> dict[str, Any]:
     """POST /rpc/log_meal: the meal and its items in one request; returns the meal with the
     totals the trigger computed."""
-    body = {"meal_type": meal_type, "logged_at": logged_at.isoformat(), "items": items}
     with database.as_user(claims, method="POST", path="/rpc/log_meal") as conn:
-        row = conn.execute(LOG_MEAL_SQL, (json.dumps(body),)).fetchone()
+        row = conn.execute(LOG_MEAL_SQL, (meal_type, Jsonb(items), logged_at)).fetchone()
     assert row is not None
     return dict(row)
 
