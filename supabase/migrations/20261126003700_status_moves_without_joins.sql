@@ -331,6 +331,7 @@ begin
             and ce.program_id = program
             and ce.ref_id = any(move_items);
         if 'session' = any(move_kinds) then
+            -- (Item ids are the planned rows' own uuids: a moved meal's is no session's.)
             update public.session_instances as si
             set state = coalesce(
                 move_new[array_position(move_items, si.id)],
