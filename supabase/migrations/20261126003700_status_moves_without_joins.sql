@@ -13,17 +13,18 @@
 --     new status by its position in the arrays: one table, no join;
 --   * the sessions are updated only when a session moved;
 --   * each kind's net change in the rollup counts is summed in PL/pgSQL, and its rollup row is
---     updated by its key (user, date, kind); a row not found still leads to the recount;
---   * the changed adherence records are updated the same way, by = any() and array positions,
---     instead of a join with the unnested arrays.
+--     updated by its key (user, date, kind); a row not found still leads to the recount.
 --
--- Server CPU per meal log, the three rounds: 1,481 / 1,550 / 1,570 µs before, 1,367 / 1,461 /
--- 1,451 µs after (-7 %); throughput with one connection 499 -> 540 logs/s. Figures with the
--- benchmark itself: docs/scaling.md §1.
+-- The changed adherence records keep their update joined with the unnested arrays: updating them
+-- by = any() and array positions too measured within the noise.
+--
+-- Server CPU per meal log, seven rounds of the same measurement: 1,719 µs before, 1,632 µs after
+-- on average (-5 %); throughput with one connection 453 -> 476 logs/s. Figures with the benchmark
+-- itself: docs/scaling.md §1.
 --
 -- rematch_day is restated from 20261126003000_meal_scores_double.sql with these statements.
 
--- As in 20261126003000_meal_scores_double.sql, with the status moves and record updates above.
+-- As in 20261126003000_meal_scores_double.sql, with the status moves above.
 create or replace function private.rematch_day(
     user_id uuid,
     day date,
@@ -290,20 +291,21 @@ begin
             as v (kind, item_id, log_id, status, score, breakdown);
     end if;
     if upd_items is not null then
-        -- Each record's new values are at its item's position in the arrays (no join: see above).
         update public.adherence_records as r
         set
             date = rematch_day.day,
             actual_ref_type = case
-                when upd_logs[array_position(upd_items, r.planned_entity_id)] is null then null
-                when upd_kinds[array_position(upd_items, r.planned_entity_id)] = 'session' then 'activity'
+                when v.log_id is null then null
+                when v.kind = 'session' then 'activity'
                 else 'meal'
             end,
-            actual_ref_id = upd_logs[array_position(upd_items, r.planned_entity_id)],
-            status = upd_status[array_position(upd_items, r.planned_entity_id)],
-            similarity_score = upd_scores[array_position(upd_items, r.planned_entity_id)],
-            breakdown = upd_breakdowns[array_position(upd_items, r.planned_entity_id)]
-        where r.planned_entity_type = any(upd_kinds) and r.planned_entity_id = any(upd_items);
+            actual_ref_id = v.log_id,
+            status = v.status,
+            similarity_score = v.score,
+            breakdown = v.breakdown
+        from unnest(upd_kinds, upd_items, upd_logs, upd_status, upd_scores, upd_breakdowns)
+            as v (kind, item_id, log_id, status, score, breakdown)
+        where r.planned_entity_type = v.kind and r.planned_entity_id = v.item_id;
     end if;
     if del_items is not null then
         delete from public.adherence_records as r
