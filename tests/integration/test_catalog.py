@@ -100,9 +100,9 @@ def test_updated_at_is_maintained_by_the_shared_trigger(pg: PostgrestSession) ->
     )
 
 
-# The functions a log goes through that look rows up by key (migrations 1900 and 3400).
+# The functions a log goes through that look rows up by key (migrations 1900, 3400 and 3800).
 INDEX_ONLY_FUNCTIONS = (
-    "meals_compute_totals",
+    "log_meal",
     "meal_items_refresh_meal_totals",
     "exercise_sets_rematch",
     "rematch_day",
@@ -121,7 +121,8 @@ def test_the_functions_a_log_goes_through_keep_to_their_indexes(pg: PostgrestSes
         """
         select p.proname, 'enable_seqscan=off' = any(coalesce(p.proconfig, '{}')) as index_only
         from pg_proc p
-        where p.pronamespace = 'private'::regnamespace and p.proname = any(%s)
+        where p.pronamespace in ('private'::regnamespace, 'public'::regnamespace)
+            and p.proname = any(%s)
         order by 1
         """,
         (list(INDEX_ONLY_FUNCTIONS),),

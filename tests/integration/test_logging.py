@@ -91,18 +91,55 @@ def _custom_food(
 # ---------------------------------------------------------------- totals
 
 
-def test_item_nutrients_come_from_the_food_not_the_client(pg: PostgrestSession) -> None:
+def test_item_nutrients_come_from_the_food(pg: PostgrestSession) -> None:
     user = pg.signup()
     egg = _food(pg, EGG)
     with pg.as_user(user) as conn:
-        meal = _meal(conn, user, total_kcal=9999)
-        item = _item(
-            conn, meal_id=meal["id"], user_id=user, food_id=egg, grams=150, kcal=1, protein_g=99
-        )
+        meal = _meal(conn, user)
+        item = _item(conn, meal_id=meal["id"], user_id=user, food_id=egg, grams=150)
     assert meal["total_kcal"] == 0
     assert (item["kcal"], item["protein_g"], item["carbs_g"], item["fat_g"]) == _dec(
         "214.5", "18.8", "1.1", "14.3"
     )
+    assert _totals(pg, meal["id"]) == _dec("214.5", "18.8", "1.1", "14.3")
+
+
+@pytest.mark.parametrize(
+    ("table", "column"),
+    [
+        ("meals", "total_kcal"),
+        ("meals", "total_fat_g"),
+        ("meal_items", "kcal"),
+        ("meal_items", "protein_g"),
+    ],
+)
+def test_clients_cannot_write_computed_nutrients(
+    pg: PostgrestSession, table: str, column: str
+) -> None:
+    """Totals and nutrients come from the foods tables: a client that sends them is refused (403),
+    on insert and on update, rather than silently corrected."""
+    user = pg.signup()
+    egg = _food(pg, EGG)
+    with pg.as_user(user) as conn:
+        meal = _meal(conn, user)
+        item = _item(conn, meal_id=meal["id"], user_id=user, food_id=egg, grams=150)
+    row = {
+        "meals": {"user_id": user, "meal_type": "lunch", column: 1},
+        "meal_items": {
+            "meal_id": meal["id"],
+            "user_id": user,
+            "food_id": egg,
+            "grams": 10,
+            column: 1,
+        },
+    }[table]
+    columns, params = ", ".join(row), ", ".join(["%s"] * len(row))
+    insert = f"insert into public.{table} ({columns}) values ({params})"  # noqa: S608
+    target = {"meals": meal["id"], "meal_items": item["id"]}[table]
+    with pytest.raises(errors.InsufficientPrivilege), pg.as_user(user) as conn:
+        conn.execute(insert, tuple(row.values()))
+    with pytest.raises(errors.InsufficientPrivilege), pg.as_user(user) as conn:
+        conn.execute(f"update public.{table} set {column} = 1 where id = %s", (target,))  # noqa: S608
     assert _totals(pg, meal["id"]) == _dec("214.5", "18.8", "1.1", "14.3")
 
 
@@ -131,16 +168,14 @@ def test_meal_totals_follow_inserts_updates_deletes_and_moves(pg: PostgrestSessi
     assert _totals(pg, meal["id"]) == _dec("0", "0", "0", "0")
 
 
-def test_client_written_meal_totals_are_reset(pg: PostgrestSession) -> None:
+def test_editing_a_meal_keeps_its_totals(pg: PostgrestSession) -> None:
     user = pg.signup()
     egg = _food(pg, EGG)
     with pg.as_user(user) as conn:
         meal = _meal(conn, user)
         _item(conn, meal_id=meal["id"], user_id=user, food_id=egg, grams=150)
         conn.execute(
-            "update public.meals set total_kcal = 1, total_protein_g = 500, notes = 'x'"
-            " where id = %s",
-            (meal["id"],),
+            "update public.meals set notes = 'x', meal_type = 'lunch' where id = %s", (meal["id"],)
         )
     assert _totals(pg, meal["id"]) == _dec("214.5", "18.8", "1.1", "14.3")
 

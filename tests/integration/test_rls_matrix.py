@@ -278,13 +278,13 @@ def test_grants_match_the_access_class(pg: PostgrestSession, table: str) -> None
         """
         select
             has_table_privilege('authenticated', %(t)s, 'SELECT') as s,
-            has_table_privilege('authenticated', %(t)s, 'INSERT') as i,
+            has_any_column_privilege('authenticated', %(t)s, 'INSERT') as i,
             has_any_column_privilege('authenticated', %(t)s, 'UPDATE') as u,
             has_table_privilege('authenticated', %(t)s, 'DELETE') as d,
             has_table_privilege('authenticated', %(t)s, 'TRUNCATE, REFERENCES, TRIGGER') as other,
             has_table_privilege('service_role', %(t)s, 'SELECT')
-                and has_table_privilege('service_role', %(t)s, 'INSERT')
-                and has_table_privilege('service_role', %(t)s, 'UPDATE')
+                and has_any_column_privilege('service_role', %(t)s, 'INSERT')
+                and has_any_column_privilege('service_role', %(t)s, 'UPDATE')
                 and has_table_privilege('service_role', %(t)s, 'DELETE') as service
         """,
         {"t": f"public.{table}"},

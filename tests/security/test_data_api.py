@@ -129,7 +129,6 @@ def _insertable_text_columns(shared_db: str) -> list[tuple[str, str]]:
             join pg_class t on t.relname = c.table_name
                 and t.relnamespace = 'public'::regnamespace and t.relkind = 'r'
             where c.table_schema = 'public' and c.data_type in ('text', 'character varying')
-              and has_table_privilege('authenticated', t.oid, 'INSERT')
               and has_column_privilege('authenticated', t.oid, c.column_name, 'INSERT')
             order by 1, 2
             """

@@ -7,7 +7,7 @@
 begin;
 set search_path = public, extensions;
 
-select plan(72);
+select plan(74);
 
 -- Actors:
 --   ann  a1600000-0000-4000-8000-00000000000a
@@ -172,12 +172,12 @@ select lives_ok(
 select throws_ok(
     $$ insert into public.meals (user_id, meal_type, total_kcal)
        values ('a1600000-0000-4000-8000-00000000000a', 'pgtap16_meal', -1) $$,
-    '23514', null, 'a negative total_kcal is rejected'
+    '42501', null, 'a client cannot write a meal''s total_kcal (computed)'
 );
 select throws_ok(
     $$ insert into public.meals (user_id, meal_type, total_protein_g)
        values ('a1600000-0000-4000-8000-00000000000a', 'pgtap16_meal', -0.1) $$,
-    '23514', null, 'a negative total_protein_g is rejected'
+    '42501', null, 'a client cannot write a meal''s total_protein_g (computed)'
 );
 select throws_ok(
     $$ insert into public.meals (user_id, meal_type)
@@ -321,7 +321,7 @@ select throws_ok(
     $$ insert into public.meal_items (meal_id, user_id, food_id, grams, kcal)
        values ('a1600000-0000-4000-8000-0000000000e1', 'a1600000-0000-4000-8000-00000000000a',
                'f1600000-0000-4000-8000-000000000001', 50, -1) $$,
-    '23514', null, 'negative item kcal is rejected'
+    '42501', null, 'a client cannot write an item''s kcal (computed)'
 );
 select is(
     (select count(*)::int from public.meal_items where meal_id = 'a1600000-0000-4000-8000-0000000000e1'),
@@ -457,6 +457,19 @@ with deleted as (
 select is((select count(*)::int from deleted), 1, 'once no item uses it, the custom food can be deleted');
 
 select tests.clear_authentication();
+
+-- The owner's code writes the computed columns; they stay non-negative.
+select throws_ok(
+    $$ insert into public.meals (user_id, meal_type, total_kcal)
+       values ('a1600000-0000-4000-8000-00000000000a', 'pgtap16_meal', -1) $$,
+    '23514', null, 'a negative total_kcal is rejected'
+);
+select throws_ok(
+    $$ insert into public.meal_items (meal_id, user_id, food_id, grams, kcal)
+       values ('a1600000-0000-4000-8000-0000000000e1', 'a1600000-0000-4000-8000-00000000000a',
+               'f1600000-0000-4000-8000-000000000001', 50, -1) $$,
+    '23514', null, 'a negative item kcal is rejected'
+);
 
 select throws_ok(
     $$ delete from public.foods where id = 'f1600000-0000-4000-8000-000000000001' $$,

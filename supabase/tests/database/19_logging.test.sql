@@ -1,5 +1,5 @@
 -- Logging (issue 6, items 1-3): meal item nutrients and meal totals computed
--- by trigger from the foods tables (client-sent values ignored), MET calories
+-- from the foods tables (clients cannot write them), MET calories
 -- for activities without calories, and the logging RPCs (quick meal, template,
 -- copy a day) with their idempotency, ownership checks and grants. Writes are
 -- made as the signed-in user (tests.authenticate_as), the way PostgREST runs
@@ -7,7 +7,7 @@
 begin;
 set search_path = public, extensions;
 
-select plan(22);
+select plan(24);
 
 -- Actors:
 --   ann  a1900000-0000-4000-8000-00000000000a
@@ -58,10 +58,15 @@ select ok(
 
 select tests.authenticate_as('a1900000-0000-4000-8000-00000000000a');
 
-insert into public.meals (id, user_id, meal_type, logged_at, total_kcal)
+select throws_ok(
+    $$ insert into public.meals (user_id, meal_type, logged_at, total_kcal)
+       values ('a1900000-0000-4000-8000-00000000000a', 'breakfast', '2026-11-20 07:00+00', 5000) $$,
+    '42501', null, 'a client cannot send a meal''s totals'
+);
+insert into public.meals (id, user_id, meal_type, logged_at)
 values (
     'a1900000-0000-4000-8000-0000000000e1', 'a1900000-0000-4000-8000-00000000000a', 'breakfast',
-    '2026-11-20 07:00+00', 5000
+    '2026-11-20 07:00+00'
 );
 
 select is(
@@ -70,20 +75,26 @@ select is(
         where id = 'a1900000-0000-4000-8000-0000000000e1'
     ),
     0.0::numeric,
-    'a new meal starts with zero totals whatever the client sends'
+    'a new meal starts with zero totals'
 );
 
-insert into public.meal_items (meal_id, user_id, food_id, grams, kcal, protein_g)
+select throws_ok(
+    $$ insert into public.meal_items (meal_id, user_id, food_id, grams, kcal)
+       values ('a1900000-0000-4000-8000-0000000000e1', 'a1900000-0000-4000-8000-00000000000a',
+               'f1900000-0000-4000-8000-000000000001', 150, 1) $$,
+    '42501', null, 'a client cannot send an item''s nutrients'
+);
+insert into public.meal_items (meal_id, user_id, food_id, grams)
 values (
     'a1900000-0000-4000-8000-0000000000e1', 'a1900000-0000-4000-8000-00000000000a',
-    'f1900000-0000-4000-8000-000000000001', 150, 1, 1
+    'f1900000-0000-4000-8000-000000000001', 150
 );
 
 select results_eq(
     $$ select kcal, protein_g, carbs_g, fat_g from public.meal_items
        where meal_id = 'a1900000-0000-4000-8000-0000000000e1' $$,
     $$ values (583.5::numeric, 25.3::numeric, 99.4::numeric, 10.4::numeric) $$,
-    'item nutrients = grams x food per 100 g (client values ignored)'
+    'item nutrients = grams x food per 100 g'
 );
 select results_eq(
     $$ select total_kcal, total_protein_g, total_carbs_g, total_fat_g from public.meals
@@ -92,15 +103,9 @@ select results_eq(
     'meal totals = the sum of its items'
 );
 
-update public.meals set total_kcal = 1
-where id = 'a1900000-0000-4000-8000-0000000000e1';
-select is(
-    (
-        select total_kcal from public.meals
-        where id = 'a1900000-0000-4000-8000-0000000000e1'
-    ),
-    583.5::numeric,
-    'a client-written total is reset to the items'' sum'
+select throws_ok(
+    $$ update public.meals set total_kcal = 1 where id = 'a1900000-0000-4000-8000-0000000000e1' $$,
+    '42501', null, 'a client cannot overwrite a meal''s totals'
 );
 
 update public.meal_items set grams = 50
