@@ -487,6 +487,25 @@ def test_meal_hitting_its_targets_exactly_is_completed_with_1(
     assert (daily["planned_items"], daily["completed_items"]) == (1, 1)
 
 
+@pytest.mark.parametrize("one_request", [False, True], ids=["meals-then-items", "log_meal"])
+def test_a_meal_of_zero_nutrients_is_matched_on_its_type_alone(
+    pg: PostgrestSession, one_request: bool
+) -> None:
+    # Water as lunch: the items leave the totals at 0, yet the meal is logged and is matched:
+    # 0.3 for the meal type, nothing for the nutrients -> 0.300, partial.
+    p = _planner(pg)
+    planned = p.meal(p.today, "lunch")
+    eaten = p.logged_meal(p.today, 13, "lunch", (0, 0, 0, 0), one_request=one_request)
+    _assert_matched(
+        p,
+        planned,
+        eaten,
+        "0.300",
+        "partial",
+        {"meal_type": "0.3", "kcal": "0", "protein": "0", "carbs": "0", "fat": "0"},
+    )
+
+
 def test_wrong_meal_type_at_80_percent_is_056_partial(pg: PostgrestSession) -> None:
     # 0 + 0.8 x (0.25 + 0.20 + 0.15 + 0.10) = 0.56; 80 g of a food worth the targets per 100 g.
     p = _planner(pg)
