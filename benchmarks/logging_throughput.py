@@ -30,7 +30,8 @@ to a copy of the database made once the set-up is done (``create database ... te
 which ``alter table ... disable trigger user`` was run on activities, exercise_sets, meals and
 meal_items (foreign keys, checks and RLS still apply; the client sends local_date itself, as a
 NOT NULL column needs it without its trigger, and in the copy meals.local_date may be NULL, as
-log_meal leaves it to the trigger). The number of logs per run is calibrated so a
+log_meal leaves it to the trigger; log_meal computes the items' nutrients and the meal's totals in
+its own statement, so it does there too). The number of logs per run is calibrated so a
 triggered run takes about RUN_SECONDS. The two modes are interleaved: each chunk of about
 CHUNK_SECONDS of logs is sent to the copy, then to the database with the triggers, each over
 its own open connections, and each mode's time is the sum over its chunks. Both databases get
