@@ -17,10 +17,11 @@
 --     Only the owner's code writes them, so meals_compute_totals is dropped;
 --   * an item's nutrients are computed when it is inserted with none (all four 0, the defaults a
 --     client insert always has) and whenever its food or grams change;
---   * the items' statement trigger sets each touched meal's totals to the sums of its items where
---     they differ. A meal whose totals change is re-scored by its own update trigger, as before;
---     the days of the other touched meals are re-scored by this trigger (their items changed even
---     if the sums did not: an item of 0 kcal, or a meal logged with its totals by log_meal);
+--   * the items' statement trigger locks the touched meals, then sets their totals to the sums of
+--     their items where they differ. A meal whose totals change is re-scored by its own update
+--     trigger, as before; the days of the other touched meals are re-scored by this trigger (their
+--     items changed even if the sums did not: an item of 0 kcal, or a meal logged with its totals
+--     by log_meal);
 --   * log_meal is SECURITY DEFINER and inserts the meal with its totals and the items with their
 --     nutrients in one statement, reading the foods once; the items' trigger then finds the totals
 --     right and re-scores the day. It checks the caller as the table policies did: the meal and its
@@ -29,13 +30,14 @@
 --
 -- Server CPU per POST /rpc/log_meal (perf stat task-clock on the backend, 1,500 logs of the
 -- logging benchmark in a copy of the same database per variant, four rounds each):
---   * this migration: 1,713 -> 1,579 µs a log (-7.8 %) in one measurement, 1,734 -> 1,641 µs
---     (-5.4 %) in another, minutes later, on a noisier machine;
+--   * this migration: 1,745 -> 1,670 µs a log (-4.3 %). Before the touched meals were locked
+--     first (which keeps two concurrent item inserts into one meal exact, see the trigger), the
+--     same measure gave -7.8 % and -5.4 %;
 --   * a variant in which log_meal re-scored the day itself instead of leaving it to the items'
---     trigger: -10.7 % (1,594 -> 1,424 µs). Not kept: the matching must stay in the triggers, so
---     that every way of logging re-scores and the benchmark's copy without triggers does none;
---   * the same refresh with custom plans (without plan_cache_mode): +6 %, the trigger's statement
---     being planned again for every log.
+--     trigger: -10.7 %. Not kept: the matching must stay in the triggers, so that every way of
+--     logging re-scores and the benchmark's copy without triggers does none;
+--   * the refresh with custom plans (without plan_cache_mode): +6 %, its statement being planned
+--     again for every log.
 -- Throughput: docs/scaling.md §1.
 
 -- --------------------------------------------------------- computed columns read-only
@@ -94,12 +96,30 @@ declare
     touched uuid[];
     entry record;
 begin
+    -- The touched meals, locked first (in id order) so that the sums below, read by the next
+    -- statement with a new snapshot, include the items of any concurrent transaction that held
+    -- the lock before: two clients adding items to one meal at once both count.
     if tg_op = 'INSERT' then
-        touched := array(select distinct n.meal_id from new_items as n);
+        touched := array(
+            select m.id from public.meals as m
+            where m.id in (select n.meal_id from new_items as n)
+            order by m.id
+            for update of m
+        );
     elsif tg_op = 'DELETE' then
-        touched := array(select distinct o.meal_id from old_items as o);
+        touched := array(
+            select m.id from public.meals as m
+            where m.id in (select o.meal_id from old_items as o)
+            order by m.id
+            for update of m
+        );
     else
-        touched := array(select n.meal_id from new_items as n union select o.meal_id from old_items as o);
+        touched := array(
+            select m.id from public.meals as m
+            where m.id in (select n.meal_id from new_items as n union select o.meal_id from old_items as o)
+            order by m.id
+            for update of m
+        );
     end if;
     -- Each touched meal's totals become the sums of its items (one generic plan: custom plans,
     -- sized for the meals at hand, would be made again for every statement). A meal whose totals

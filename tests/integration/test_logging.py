@@ -6,6 +6,8 @@ Every client-facing write runs as the real ``authenticated`` role with claims (P
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -15,7 +17,7 @@ import pytest
 from psycopg import errors
 from psycopg.types.json import Jsonb
 
-from harness import PostgrestSession
+from harness import PostgrestSession, connect
 
 pytestmark = pytest.mark.integration
 
@@ -166,6 +168,56 @@ def test_meal_totals_follow_inserts_updates_deletes_and_moves(pg: PostgrestSessi
     with pg.as_user(user) as conn:
         conn.execute("delete from public.meal_items where id = %s", (oats_item["id"],))
     assert _totals(pg, meal["id"]) == _dec("0", "0", "0", "0")
+
+
+def test_items_added_to_one_meal_at_once_are_all_counted(fresh_db: str) -> None:
+    # Committed data on a database of its own: two clients add an item each to the same meal at
+    # the same time. The second totals refresh waits for the first to commit, then sums both.
+    with connect(fresh_db) as setup:
+        pg = PostgrestSession(setup)
+        user = pg.signup()
+        egg, oats = _food(pg, EGG), _food(pg, OATS)
+        with pg.as_user(user) as conn:
+            meal = _meal(conn, user)
+        setup.commit()
+    with connect(fresh_db) as first, connect(fresh_db) as second, connect(fresh_db) as monitor:
+        monitor.autocommit = True
+        second_pid = second.execute("select pg_backend_pid() as pid").fetchone()
+        assert second_pid is not None
+        first.execute("select 1")  # an open transaction, so the egg stays uncommitted
+        with PostgrestSession(first).as_user(user) as conn:
+            _item(conn, meal_id=meal["id"], user_id=user, food_id=egg, grams=150)
+        failures: list[BaseException] = []
+
+        def add_oats() -> None:
+            try:
+                with PostgrestSession(second).as_user(user) as conn:
+                    _item(conn, meal_id=meal["id"], user_id=user, food_id=oats, grams=50)
+            except BaseException as error:  # reported by the main thread
+                failures.append(error)
+
+        second.execute("select 1")
+        thread = threading.Thread(target=add_oats)
+        thread.start()
+        waiting = None
+        for _ in range(200):
+            waiting = monitor.execute(
+                "select wait_event from pg_stat_activity"
+                " where pid = %s and wait_event_type = 'Lock'",
+                (second_pid["pid"],),
+            ).fetchone()
+            if waiting is not None:
+                break
+            time.sleep(0.05)
+        first.commit()
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+        assert failures == []
+        second.commit()
+        assert waiting == {"wait_event": "transactionid"}
+    with connect(fresh_db) as check:
+        # 150 g egg + 50 g oats, as in test_meal_totals_follow_inserts_updates_deletes_and_moves.
+        assert _totals(PostgrestSession(check), meal["id"]) == _dec("404.0", "25.4", "35.0", "17.6")
 
 
 def test_editing_a_meal_keeps_its_totals(pg: PostgrestSession) -> None:
