@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -170,6 +170,45 @@ def one_row(
     row = conn.execute(query, params).fetchone()
     assert row is not None
     return dict(row)
+
+
+def wait_event_while_blocked(
+    blocked: psycopg.Connection[Any],
+    work: Callable[[], object],
+    release: Callable[[], object],
+    monitor: psycopg.Connection[Any],
+) -> str | None:
+    """Runs ``work`` (a request on ``blocked``) in a thread until ``blocked``'s backend waits on a
+    lock (10 s at most), then ``release`` (e.g. the other transaction's commit); joins the thread,
+    re-raises what ``work`` raised and returns the lock's wait event (None: it never waited).
+    ``blocked`` is left in the transaction ``work`` ran in; ``monitor`` is in autocommit mode and
+    returns dict rows."""
+    pid = one_row(blocked, "select pg_backend_pid() as pid")["pid"]
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as error:  # re-raised by the calling thread
+            failures.append(error)
+
+    thread = Thread(target=run)
+    thread.start()
+    waiting = None
+    for _ in range(200):
+        waiting = monitor.execute(
+            "select wait_event from pg_stat_activity where pid = %s and wait_event_type = 'Lock'",
+            (pid,),
+        ).fetchone()
+        if waiting is not None:
+            break
+        time.sleep(0.05)
+    release()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    if failures:
+        raise failures[0]
+    return None if waiting is None else str(waiting["wait_event"])
 
 
 def json_decimals(text: str | None) -> Any:

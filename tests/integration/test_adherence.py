@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,7 +27,7 @@ from hypothesis import strategies as st
 from psycopg import errors
 
 import adherence_model as model
-from harness import PostgrestSession, connect, json_decimals, one_row
+from harness import PostgrestSession, connect, json_decimals, one_row, wait_event_while_blocked
 
 pytestmark = pytest.mark.integration
 
@@ -1755,39 +1753,19 @@ def test_concurrent_logs_of_one_day_are_rescored_one_after_the_other(fresh_db: s
         setup.commit()
     with connect(fresh_db) as first, connect(fresh_db) as second, connect(fresh_db) as monitor:
         monitor.autocommit = True
-        second_pid = one_row(second, "select pg_backend_pid() as pid")["pid"]
         first.execute("select 1")  # an open transaction, so the lunch stays uncommitted
         replace(p, pg=PostgrestSession(first)).logged_meal(
             p.today, 12, "lunch", items=[(lunch_food, 100)]
         )
-        failures: list[BaseException] = []
 
         def log_dinner() -> None:
-            try:
-                replace(p, pg=PostgrestSession(second)).logged_meal(
-                    p.today, 19, "dinner", items=[(dinner_food, 100)]
-                )
-            except BaseException as error:  # reported by the main thread
-                failures.append(error)
+            replace(p, pg=PostgrestSession(second)).logged_meal(
+                p.today, 19, "dinner", items=[(dinner_food, 100)]
+            )
 
-        thread = threading.Thread(target=log_dinner)
-        thread.start()
-        waiting = None
-        for _ in range(200):
-            waiting = monitor.execute(
-                "select wait_event from pg_stat_activity"
-                " where pid = %s and wait_event_type = 'Lock'",
-                (second_pid,),
-            ).fetchone()
-            if waiting is not None:
-                break
-            time.sleep(0.05)
-        first.commit()
-        thread.join(timeout=30)
-        assert not thread.is_alive()
-        assert failures == []
+        waiting = wait_event_while_blocked(second, log_dinner, first.commit, monitor)
         second.commit()
-        assert waiting == {"wait_event": "advisory"}
+        assert waiting == "advisory"
     with connect(fresh_db) as check:
         session = PostgrestSession(check)
         check_against_model(session, p.user, p.tz)

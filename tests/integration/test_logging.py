@@ -6,8 +6,6 @@ Every client-facing write runs as the real ``authenticated`` role with claims (P
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -17,7 +15,7 @@ import pytest
 from psycopg import errors
 from psycopg.types.json import Jsonb
 
-from harness import PostgrestSession, connect
+from harness import PostgrestSession, connect, wait_event_while_blocked
 
 pytestmark = pytest.mark.integration
 
@@ -182,39 +180,17 @@ def test_items_added_to_one_meal_at_once_are_all_counted(fresh_db: str) -> None:
         setup.commit()
     with connect(fresh_db) as first, connect(fresh_db) as second, connect(fresh_db) as monitor:
         monitor.autocommit = True
-        second_pid = second.execute("select pg_backend_pid() as pid").fetchone()
-        assert second_pid is not None
         first.execute("select 1")  # an open transaction, so the egg stays uncommitted
         with PostgrestSession(first).as_user(user) as conn:
             _item(conn, meal_id=meal["id"], user_id=user, food_id=egg, grams=150)
-        failures: list[BaseException] = []
 
         def add_oats() -> None:
-            try:
-                with PostgrestSession(second).as_user(user) as conn:
-                    _item(conn, meal_id=meal["id"], user_id=user, food_id=oats, grams=50)
-            except BaseException as error:  # reported by the main thread
-                failures.append(error)
+            with PostgrestSession(second).as_user(user) as conn:
+                _item(conn, meal_id=meal["id"], user_id=user, food_id=oats, grams=50)
 
-        second.execute("select 1")
-        thread = threading.Thread(target=add_oats)
-        thread.start()
-        waiting = None
-        for _ in range(200):
-            waiting = monitor.execute(
-                "select wait_event from pg_stat_activity"
-                " where pid = %s and wait_event_type = 'Lock'",
-                (second_pid["pid"],),
-            ).fetchone()
-            if waiting is not None:
-                break
-            time.sleep(0.05)
-        first.commit()
-        thread.join(timeout=30)
-        assert not thread.is_alive()
-        assert failures == []
+        waiting = wait_event_while_blocked(second, add_oats, first.commit, monitor)
         second.commit()
-        assert waiting == {"wait_event": "transactionid"}
+        assert waiting == "transactionid"
     with connect(fresh_db) as check:
         # 150 g egg + 50 g oats, as in test_meal_totals_follow_inserts_updates_deletes_and_moves.
         assert _totals(PostgrestSession(check), meal["id"]) == _dec("404.0", "25.4", "35.0", "17.6")
