@@ -259,7 +259,7 @@ class Result:
         name = "logging throughput (issue 6)"
         out = []
         kinds = (
-            ("meal logs one by one", "meal logs/s", self.meal, False),
+            ("meal logs one by one, two requests each", "meal logs/s", self.meal, False),
             ("meal logs one by one, one request each", "meal logs/s", self.meal_rpc, True),
             ("meal logs a day at a time", "meal logs/s", self.meal_days, True),
             ("set logs one by one", "set logs/s", self.sets, False),
